@@ -1,0 +1,105 @@
+"""Settings, declared once as data.
+
+Every setting has a name, an environment variable (``ASSAY_<NAME>``), a default and a help line; the
+README's configuration table and ``assay serve --help`` come from the same declarations.  Bad values
+are refused at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from assay.errors import Invalid
+
+#: Values that look like someone copied an example instead of choosing a secret.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "dev", "development"})
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "ASSAY_" + self.name.upper()
+
+
+def _int(text: str) -> int:
+    return int(text.replace("_", ""))
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./assay-data", "Directory of the embedded SQLite database and uploads."),
+    Setting(
+        "database_url",
+        None,
+        "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db. "
+        "Unset: SQLite in the data directory.",
+    ),
+    Setting(
+        "secret_key",
+        None,
+        "Key that signs session cookies. Required by `assay serve` for the web pages; "
+        "a placeholder value is refused. `assay demo` generates one.",
+    ),
+    Setting("max_body_bytes", 16 * 1024 * 1024, "Largest JSON request body accepted (bytes).", _int),
+    Setting("max_import_bytes", 2 * 1024**3 - 1, "Largest import upload accepted (bytes).", _int),
+    Setting("import_error_limit", 20, "How many problems an import reports before it stops looking.", _int),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = Path("./assay-data")
+    database_url: str | None = None
+    secret_key: str | None = None
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_import_bytes: int = 2 * 1024**3 - 1
+    import_error_limit: int = 20
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Read ``ASSAY_*`` variables, then apply explicit overrides (CLI flags win)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for s in SETTINGS:
+            raw = env.get(s.env)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[s.name] = s.parse(raw)
+            except ValueError:
+                raise Invalid(f"{s.env}={raw!r} is not valid: {s.help}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        for name in ("max_body_bytes", "max_import_bytes", "import_error_limit"):
+            if getattr(self, name) <= 0:
+                raise Invalid(f"ASSAY_{name.upper()} must be a positive number")
+        if self.secret_key is not None and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise Invalid("ASSAY_SECRET_KEY is a placeholder; set a long random value (e.g. `openssl rand -hex 32`)")
+        if self.secret_key is not None and len(self.secret_key) < 16:
+            raise Invalid("ASSAY_SECRET_KEY is too short; use at least 16 random characters")
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assay.db').resolve()}"
+
+    def with_generated_secret(self) -> Config:
+        return replace(self, secret_key=secrets.token_hex(32))

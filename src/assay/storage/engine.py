@@ -1,0 +1,111 @@
+"""Engines and the one write path per backend.
+
+SQLite: WAL, foreign keys on, a busy timeout, and every write transaction starts with
+``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgrade (the failure mode of
+SQLite's default deferred transactions).  Reads use plain deferred transactions and never block
+writers under WAL.  PostgreSQL: one pooled engine; overlap and idempotency are enforced by guarded
+UPDATEs and unique constraints, so READ COMMITTED is enough.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from assay.errors import Invalid
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _sqlite_engine(url: str, *, write: bool) -> Engine:
+    engine = sa.create_engine(
+        url,
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={"check_same_thread": False, "timeout": 60},
+        # The driver's own transaction handling is switched off; we emit BEGIN ourselves.
+        isolation_level=None,
+        pool_size=1 if write else 8,
+        max_overflow=0 if write else 8,
+        pool_timeout=120,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        # NORMAL in WAL mode is durable across a crash of the process (kill -9); only a power loss can
+        # drop the last transactions.  FULL would cost an fsync per submit.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The storage hub: a read engine and a write engine (the same one on PostgreSQL)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        parsed = sa.engine.make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                raise Invalid("an in-memory SQLite database cannot be shared between connections; use a file")
+            self.read_engine = _sqlite_engine(url, write=False)
+            self.write_engine = _sqlite_engine(url, write=True)
+        elif self.dialect == "postgresql":
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            engine = sa.create_engine(
+                parsed,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+            )
+            self.read_engine = self.write_engine = engine
+        else:
+            raise Invalid(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL (postgresql+psycopg://…)")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.read_engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """The one write path: a short transaction, committed on exit, rolled back on error."""
+        with self.write_engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

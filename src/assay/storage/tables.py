@@ -1,0 +1,226 @@
+"""The tables.  Every tenant table carries ``org_id`` so that every query can be scoped in SQL.
+
+Ids are integers: they make bulk imports fast on both backends and are never a secret (every lookup
+checks the organisation anyway, and a foreign id answers 404 exactly like a missing one).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# JSON everywhere, JSONB on PostgreSQL (queryable by users' own tools).
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite needs INTEGER for rowid aliasing
+Time = sa.DateTime(timezone=True)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _org() -> sa.Column[int]:
+    return sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False)
+
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    _id(),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+workforces = sa.Table(
+    "workforces",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # in_house | vendor
+    sa.Column("cost_per_hour", sa.Float),
+    sa.Column("cost_per_answer", sa.Float),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+    sa.CheckConstraint("kind IN ('in_house', 'vendor')", name="kind"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("workforce_id", Id, sa.ForeignKey("workforces.id", ondelete="SET NULL")),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("org_id", "user_id"),
+    sa.CheckConstraint("role IN ('owner', 'manager', 'reviewer', 'annotator')", name="role"),
+)
+
+skills = sa.Table(
+    "skills",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+)
+
+membership_skills = sa.Table(
+    "membership_skills",
+    metadata,
+    _org(),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("skill_id", Id, sa.ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("source", sa.String(40), nullable=False),  # manager | qualification:<project id>
+    sa.Column("granted_at", Time, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of a 256-bit secret
+    sa.Column("prefix", sa.String(16), nullable=False),  # shown in listings to tell tokens apart
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("last_used_at", Time),
+    sa.Column("revoked_at", Time),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("schema", Json, nullable=False),
+    sa.Column("settings", Json, nullable=False),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("external_id", sa.String(200)),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("meta", Json),
+    sa.Column("gold", Json),
+    sa.Column("is_gold", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The overlap counter: live leases + submitted annotations.  It only moves through a guarded
+    # UPDATE (``claimed < overlap``), so the database, not the application, enforces overlap.
+    sa.Column("claimed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("open", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("project_id", "external_id"),
+    sa.CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
+)
+sa.Index("ix_items_next", items.c.project_id, items.c.is_gold, items.c.open, items.c.priority.desc(), items.c.id)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # leased | submitted | skipped | expired
+    sa.Column("display_order", Json),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("finished_at", Time),
+    # One row per (item, annotator), ever: the database refuses to give anyone the same item twice.
+    sa.UniqueConstraint("item_id", "user_id"),
+    sa.CheckConstraint("status IN ('leased', 'submitted', 'skipped', 'expired')", name="status"),
+)
+sa.Index("ix_assignments_leases", assignments.c.project_id, assignments.c.status, assignments.c.expires_at)
+sa.Index("ix_assignments_user", assignments.c.project_id, assignments.c.user_id, assignments.c.status)
+
+annotations = sa.Table(
+    "annotations",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("assignment_id", Id, sa.ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workforce_id", Id, sa.ForeignKey("workforces.id", ondelete="SET NULL")),
+    sa.Column("answers", Json, nullable=False),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("idempotency_key", sa.String(200)),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("assignment_id"),  # exactly one annotation per lease
+    sa.UniqueConstraint("user_id", "idempotency_key"),
+)
+sa.Index("ix_annotations_item", annotations.c.project_id, annotations.c.item_id)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("annotation_id", Id, sa.ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("reviewer_id", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("verdict", sa.String(10), nullable=False),  # accept | reject | fix
+    sa.Column("answers", Json),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.CheckConstraint("verdict IN ('accept', 'reject', 'fix')", name="verdict"),
+)
+sa.Index("ix_reviews_annotation", reviews.c.annotation_id)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    _id(),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="SET NULL")),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("token_id", Id, sa.ForeignKey("api_tokens.id", ondelete="SET NULL")),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("object_type", sa.String(40)),
+    sa.Column("object_id", sa.String(64)),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("detail", Json),
+    sa.Column("created_at", Time, nullable=False),
+)
+sa.Index("ix_audit_events_org", audit_events.c.org_id, audit_events.c.created_at)
