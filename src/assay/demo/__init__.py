@@ -1,0 +1,1 @@
+"""The sample organisation, people and projects that ``assay demo`` creates."""
