@@ -1,0 +1,157 @@
+"""Simple consensus labels for exports, used when no model-based aggregation has run.
+
+``consensus(kind=..., values=[...])`` takes every annotator's answer to one question on one item
+and returns ``{"value", "confidence", "n"}`` (``n`` = answers counted; ``None`` answers are
+ignored), or ``None`` when nothing is left or the kind is not aggregated (``text``).  Every rule is
+deterministic: the same answers in any order give the same label.
+
+=============  ====================================  ==========================================
+kind           value                                 confidence
+=============  ====================================  ==========================================
+choice         most common answer; a tie goes to     share of answers equal to the value
+               the smallest sorted JSON encoding
+multi_choice   options chosen by a strict majority,  mean over options anyone chose of the
+               sorted                                share agreeing with the majority decision
+rating         median (the lower one for an even     share of answers within ±1 of the median
+               count, so always a given answer)
+preference     median as for rating (sign = which    share of answers with the sign of the
+               response, magnitude = strength)       value (a tie has sign 0)
+ranking        groups of ids by mean rank (tied      mean over id pairs of the share of
+               ranks averaged), best first; equal    annotators ordering the pair as the value
+               means share a group                   does (counting only those who ranked both)
+spans          spans (same start, end, label)        as for multi_choice, over spans
+               marked by a strict majority, sorted
+text           not aggregated: ``None``
+=============  ====================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import orjson
+
+__all__ = ["KINDS", "consensus"]
+
+KINDS = frozenset({"choice", "multi_choice", "rating", "preference", "ranking", "spans", "text"})
+
+
+def _key(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _label(value: Any, confidence: float, n: int) -> dict[str, Any]:
+    return {"value": value, "confidence": float(confidence), "n": n}
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _choice(values: list[Any]) -> dict[str, Any]:
+    counts = Counter(_key(v) for v in values)
+    best_key = min(counts, key=lambda k: (-counts[k], k))
+    return _label(orjson.loads(best_key), counts[best_key] / len(values), len(values))
+
+
+def _majority_sets(sets: list[set[bytes]]) -> tuple[list[bytes], float]:
+    """Members chosen by a strict majority, and the mean per-member agreement."""
+    n = len(sets)
+    counts = Counter(member for chosen in sets for member in chosen)
+    if not counts:
+        return [], 1.0
+    kept = sorted(k for k, c in counts.items() if 2 * c > n)
+    agreement = sum(max(c, n - c) / n for c in counts.values()) / len(counts)
+    return kept, agreement
+
+
+def _multi_choice(values: list[Any]) -> dict[str, Any]:
+    kept, agreement = _majority_sets([{_key(option) for option in v} for v in values])
+    return _label([orjson.loads(k) for k in kept], agreement, len(values))
+
+
+def _spans(values: list[Any]) -> dict[str, Any]:
+    def key(span: Any) -> bytes:
+        return _key([span.get("start"), span.get("end"), span.get("label")])
+
+    kept, agreement = _majority_sets([{key(span) for span in v} for v in values])
+    spans = [dict(zip(("start", "end", "label"), orjson.loads(k), strict=True)) for k in kept]
+    spans.sort(key=lambda s: (s["start"], s["end"], str(s["label"])))
+    return _label(spans, agreement, len(values))
+
+
+def _lower_median(values: list[Any]) -> Any:
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _rating(values: list[Any]) -> dict[str, Any]:
+    median = _lower_median(values)
+    close = sum(1 for v in values if abs(v - median) <= 1)
+    return _label(median, close / len(values), len(values))
+
+
+def _preference(values: list[Any]) -> dict[str, Any]:
+    median = _lower_median(values)
+    agree = sum(1 for v in values if _sign(v) == _sign(median))
+    return _label(median, agree / len(values), len(values))
+
+
+def _ranks(groups: Sequence[Sequence[Any]]) -> dict[str, float]:
+    """Rank of each id (1 = best), tied ids sharing the mean of the ranks their group covers."""
+    ranks: dict[str, float] = {}
+    start = 1
+    for group in groups:
+        members = [str(i) for i in group]
+        shared = start + (len(members) - 1) / 2
+        for member in members:
+            ranks[member] = shared
+        start += len(members)
+    return ranks
+
+
+def _ranking(values: list[Any]) -> dict[str, Any]:
+    rankings = [_ranks(v) for v in values]
+    totals: dict[str, list[float]] = {}
+    for ranks in rankings:
+        for member, rank in ranks.items():
+            totals.setdefault(member, []).append(rank)
+    # Rounded so that float noise cannot split a genuine tie.
+    means = {member: round(sum(r) / len(r), 9) for member, r in totals.items()}
+    groups: list[list[str]] = []
+    for member in sorted(means, key=lambda m: (means[m], m)):
+        if groups and means[groups[-1][0]] == means[member]:
+            groups[-1].append(member)
+        else:
+            groups.append([member])
+    shares = []
+    for a, b in combinations(sorted(means), 2):
+        relation = _sign(means[a] - means[b])
+        judges = [r for r in rankings if a in r and b in r]
+        if judges:
+            shares.append(sum(1 for r in judges if _sign(r[a] - r[b]) == relation) / len(judges))
+    confidence = sum(shares) / len(shares) if shares else 1.0
+    return _label(groups, confidence, len(values))
+
+
+_RULES = {
+    "choice": _choice,
+    "multi_choice": _multi_choice,
+    "rating": _rating,
+    "preference": _preference,
+    "ranking": _ranking,
+    "spans": _spans,
+}
+
+
+def consensus(kind: str, values: list[Any]) -> dict[str, Any] | None:
+    """The consensus label of one question's answers, or None (see the module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown question kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
+    answers = [v for v in values if v is not None]
+    if kind == "text" or not answers:
+        return None
+    return _RULES[kind](answers)
