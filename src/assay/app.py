@@ -1,0 +1,21 @@
+"""The hub: one object that the API, the pages, the CLI, the library and the tests go through."""
+
+from __future__ import annotations
+
+from assay.settings import Config
+from assay.storage import migrate
+from assay.storage.engine import Database
+
+
+class Assay:
+    """Holds the configuration and the database; workflows take it as their first argument."""
+
+    def __init__(self, config: Config | None = None, *, db: Database | None = None) -> None:
+        self.config = config or Config.from_env()
+        self.db = db or Database(self.config.url)
+
+    def migrate(self) -> None:
+        migrate.upgrade(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()

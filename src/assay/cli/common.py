@@ -1,0 +1,93 @@
+"""What every command shares: building the hub from flags, printing errors the way the API words them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from assay.app import Assay
+from assay.domain.people import Actor, Role
+from assay.errors import AssayError, Invalid
+from assay.settings import Config
+from assay.storage import people, projects
+
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (SQLite). Env: ASSAY_DATA_DIR.", show_default=False)
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Database URL (PostgreSQL). Env: ASSAY_DATABASE_URL.", show_default=False),
+]
+OrgOption = Annotated[
+    str | None, typer.Option("--org", help="Organisation slug; may be left out when there is only one.")
+]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Print an AssayError as one line on stderr (plus its details) and exit non-zero."""
+    try:
+        yield
+    except AssayError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
+        for e in exc.errors[1:10]:
+            err.print(f"  {e.get('loc', '')}: {e.get('msg', '')}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1 if exc.status != 422 else 2) from None
+
+
+def open_hub(data_dir: Path | None, database_url: str | None, *, migrate: bool = True, **extra: Any) -> Assay:
+    config = Config.from_env(data_dir=data_dir, database_url=database_url, **extra)
+    hub = Assay(config)
+    if migrate:
+        hub.migrate()
+    return hub
+
+
+def operator(hub: Assay, org: str | None) -> Actor:
+    """The person at the server's console acts as an owner of the chosen organisation."""
+    with hub.db.read() as conn:
+        if org is None:
+            slugs = people.org_slugs(conn)
+            if len(slugs) != 1:
+                raise Invalid(
+                    "choose an organisation with --org (there are "
+                    + (", ".join(slugs) if slugs else "none yet; create one with `assay org create`")
+                    + ")"
+                )
+            org = slugs[0]
+        row = people.org_by_slug(conn, slug=org)
+    return Actor(
+        user_id=0, email="operator@localhost", name="operator", org_id=int(row.id), org_slug=row.slug,
+        membership_id=0, role=Role.OWNER, workforce_id=None, workforce_name=None,
+    )
+
+
+def project_ref(hub: Assay, actor: Actor, ref: str) -> Any:
+    from assay.workflows import projects as project_flows
+
+    with hub.db.read() as conn:
+        row = projects.find_project(conn, org_id=actor.org_id, ref=ref)
+    return project_flows.get(hub, actor, int(row.id))
+
+
+def run(fn: Callable[[], T]) -> T:
+    with errors_to_exit():
+        return fn()
+
+
+def stdout_bytes() -> Any:
+    return sys.stdout.buffer

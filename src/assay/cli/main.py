@@ -1,0 +1,242 @@
+"""The `assay` command line (Typer).  Commands are thin: parse, call a workflow, print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from assay.cli import common
+from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
+from assay.workflows import admin, export, ingest
+
+app = typer.Typer(
+    name="assay",
+    help="assay: collect, quality-control and export expert human data for AI training.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
+user_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the server (migrates the database first)."""
+    from assay.web.server import serve as run_server
+
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url)
+        run_server(hub, host=host, port=port)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed the demo and exit.")] = False,
+) -> None:
+    """Create a demo organisation, users, workforces and projects with sample items, then serve."""
+    from assay.demo.seed import seed
+    from assay.web.server import serve as run_server
+
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url)
+        hub.config = hub.config.with_generated_secret() if hub.config.secret_key is None else hub.config
+        report = seed(hub)
+        url = f"http://{host}:{port}"
+        typer.echo(report.describe(url), err=False)
+        if not no_serve:
+            run_server(hub, host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply the database migrations."""
+    from assay.storage import migrate
+
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url, migrate=False)
+        hub.migrate()
+        common.err.print(f"database at revision {migrate.current(hub.db)}", markup=False)
+
+
+@org_app.command("create")
+def org_create(
+    slug: Annotated[str, typer.Argument(help="Short name: lowercase letters, digits, dashes.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an organisation."""
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url)
+        org_id = admin.create_org(hub, slug=slug, name=name)
+        common.err.print(f"created organisation {slug} (id {org_id})", markup=False)
+
+
+@user_app.command("create")
+def user_create(
+    org: Annotated[str, typer.Option("--org", help="Organisation slug.")],
+    email: Annotated[str, typer.Option("--email", help="The user's email (their login).")],
+    role: Annotated[str, typer.Option("--role", help="owner, manager, reviewer or annotator.")],
+    workforce: Annotated[
+        str | None, typer.Option("--workforce", help="Workforce name; created (in-house) if new.")
+    ] = None,
+    vendor: Annotated[bool, typer.Option("--vendor", help="A new workforce is a vendor, not in-house.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user (or update their membership) in an organisation."""
+    with errors_to_exit():
+        password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+        hub = open_hub(data_dir, database_url)
+        created = admin.create_user(
+            hub, org=org, email=email, role=role, name=name, workforce=workforce,
+            workforce_kind="vendor" if vendor else "in_house", password=password,
+        )
+        common.err.print(f"{email} is a {role} of {org} (membership {created.membership_id})", markup=False)
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option("--org", help="Organisation slug.")],
+    email: Annotated[str, typer.Option("--email", help="The member the token acts as.")],
+    name: Annotated[str, typer.Option("--name", help="A label to tell tokens apart.")] = "cli",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a new API token, alone on stdout (it is stored hashed and never shown again)."""
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url)
+        typer.echo(admin.create_token(hub, org=org, email=email, name=name))
+
+
+class _Counting:
+    """A read-through file wrapper that advances a progress bar."""
+
+    def __init__(self, raw: BinaryIO, advance: Any) -> None:
+        self.raw = raw
+        self.advance = advance
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.advance(len(data))
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        n = self.raw.readinto(buf)  # type: ignore[attr-defined]
+        self.advance(n or 0)
+        return int(n or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+@app.command("import")
+def import_(
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    file: Annotated[Path, typer.Argument(help="Items: JSONL, JSON array, CSV or Parquet.", exists=False)],
+    format: Annotated[
+        str | None, typer.Option("--format", help="jsonl, json, csv or parquet (default: from the file name).")
+    ] = None,
+    on_duplicate: Annotated[
+        str, typer.Option("--on-duplicate", help="error (default) or skip items whose external_id exists.")
+    ] = "error",
+    org: OrgOption = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import items into a project: all-or-nothing, with a progress bar."""
+    from assay.formats.readers import detect_format
+
+    with errors_to_exit():
+        if not file.is_file():
+            common.fail(f"{file}: no such file")
+        hub = open_hub(data_dir, database_url)
+        actor = common.operator(hub, org)
+        proj = common.project_ref(hub, actor, project)
+        fmt = format or detect_format(filename=file.name, content_type=None)
+        size = file.stat().st_size
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=common.err, transient=True) as bar, file.open("rb") as raw:
+            task = bar.add_task(f"importing {file.name}", total=size)
+            source = _Counting(raw, lambda n: bar.advance(task, n))
+            result = ingest.import_items(
+                hub, actor, proj, source=source, fmt=fmt, name=file.name,  # type: ignore[arg-type]
+                on_duplicate=on_duplicate,
+            )
+        skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
+        common.err.print(
+            f"imported {result.imported} items ({result.gold} gold) into {proj.name}{skipped}", markup=False
+        )
+
+
+@app.command("export")
+def export_(
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    format: Annotated[str, typer.Option("--format", help="jsonl, csv, parquet, dpo or sft.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
+    org: OrgOption = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export a project's items, answers and labels, streamed."""
+    with errors_to_exit():
+        hub = open_hub(data_dir, database_url)
+        actor = common.operator(hub, org)
+        proj = common.project_ref(hub, actor, project)
+        chunks = export.stream(hub, actor, proj, fmt=format)
+        if out is None:
+            sink = common.stdout_bytes()
+            for chunk in chunks:
+                sink.write(chunk)
+            sink.flush()
+            return
+        tmp = out.with_name(out.name + ".part")
+        with tmp.open("wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        tmp.replace(out)  # never leave a half-written export under the real name
+        common.err.print(f"wrote {out}", markup=False)
+
+
+def _register_optional() -> None:
+    try:
+        from assay.cli import quality
+    except ImportError:  # the quality engine ships in the same package; this guards partial installs
+        return
+    quality.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""`assay.Client`: the JSON API from Python, for notebooks and scripts.
+
+    >>> client = Client("http://127.0.0.1:8000", token)
+    >>> project = client.create_project("sentiment", schema={...}, settings={"overlap": 3})
+    >>> client.import_items(project["id"], [{"data": {"text": "great"}}])
+    >>> lease = client.next(project["id"])
+    >>> client.submit(lease["assignment_id"], {"sentiment": "positive"})
+
+Errors come back as ``ApiError`` carrying the server's canonical body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+import orjson
+
+_CONTENT_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "json": "application/json",
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"{status}: {body.get('error', body)}")
+        self.status = status
+        self.body = body
+        self.errors: list[dict[str, Any]] = list(body.get("errors") or [])
+
+
+class Client:
+    def __init__(self, url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"ok": False, "error": response.text, "status": response.status_code}
+            raise ApiError(response.status_code, body)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._check(self._http.request(method, path, **kwargs)).json()
+
+    # projects
+    def projects(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/projects")["projects"])
+
+    def project(self, project_id: int) -> dict[str, Any]:
+        return dict(self._json("GET", f"/projects/{project_id}"))
+
+    def create_project(
+        self, name: str, *, schema: dict[str, Any], settings: dict[str, Any] | None = None, description: str = ""
+    ) -> dict[str, Any]:
+        body = {"name": name, "schema": schema, "settings": settings or {}, "description": description}
+        return dict(self._json("POST", "/projects", json=body))
+
+    # items
+    def import_items(
+        self,
+        project_id: int,
+        items: Iterable[dict[str, Any]] | str | Path | BinaryIO,
+        *,
+        format: str | None = None,
+        on_duplicate: str = "error",
+    ) -> dict[str, Any]:
+        """Import a list of item dicts, or a file (path or binary file object) in any import format."""
+        params = {"on_duplicate": on_duplicate}
+        if isinstance(items, str | Path):
+            path = Path(items)
+            fmt = format or {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+                             ".parquet": "parquet"}.get(path.suffix.lower(), "jsonl")
+            with path.open("rb") as fh:
+                return self.import_items(project_id, fh, format=fmt, on_duplicate=on_duplicate)
+        if hasattr(items, "read"):
+            fmt = format or "jsonl"
+            content: Any = _chunks(items)  # type: ignore[arg-type]
+        else:
+            fmt = "jsonl"
+            content = b"".join(orjson.dumps(i) + b"\n" for i in items)  # type: ignore[union-attr]
+        params["format"] = fmt
+        response = self._http.post(
+            f"/projects/{project_id}/items", params=params, content=content,
+            headers={"Content-Type": _CONTENT_TYPES.get(fmt, "application/octet-stream")},
+        )
+        return dict(self._check(response).json())
+
+    def item(self, item_id: int) -> dict[str, Any]:
+        return dict(self._json("GET", f"/items/{item_id}"))
+
+    # annotating
+    def next(self, project_id: int) -> dict[str, Any] | None:
+        response = self._check(self._http.get(f"/projects/{project_id}/next"))
+        return None if response.status_code == 204 else dict(response.json())
+
+    def submit(
+        self,
+        assignment_id: int,
+        answers: dict[str, Any],
+        *,
+        duration_ms: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Submit answers exactly once: a key is generated when none is given, so retries are safe."""
+        key = idempotency_key or str(uuid.uuid4())
+        return dict(
+            self._json(
+                "POST",
+                f"/assignments/{assignment_id}/submit",
+                json={"answers": answers, "duration_ms": duration_ms},
+                headers={"Idempotency-Key": key},
+            )
+        )
+
+    def skip(self, assignment_id: int) -> None:
+        self._json("POST", f"/assignments/{assignment_id}/skip")
+
+    # export and quality
+    def export(self, project_id: int, *, format: str = "jsonl") -> Iterator[bytes]:
+        with self._http.stream("GET", f"/projects/{project_id}/export", params={"format": format}) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._check(response)
+            yield from response.iter_bytes()
+
+    def export_to(self, project_id: int, path: str | Path, *, format: str = "jsonl") -> Path:
+        out = Path(path)
+        with out.open("wb") as fh:
+            for chunk in self.export(project_id, format=format):
+                fh.write(chunk)
+        return out
+
+    def export_records(self, project_id: int, *, format: str = "jsonl") -> list[dict[str, Any]]:
+        """Parse a JSONL-shaped export (jsonl, dpo, sft) into dicts."""
+        data = b"".join(self.export(project_id, format=format))
+        return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+    def quality(self, project_id: int) -> dict[str, Any]:
+        return dict(self._json("GET", f"/projects/{project_id}/quality"))
+
+
+def _chunks(fh: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+    while chunk := fh.read(size):
+        yield chunk

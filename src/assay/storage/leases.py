@@ -1,0 +1,145 @@
+"""Leases and answers: the SQL that keeps overlap exact and submissions exactly-once.
+
+The rules live in the database, not in the application:
+- ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < overlap``.
+  On PostgreSQL the row lock makes concurrent claims queue and re-check the condition; on SQLite
+  ``BEGIN IMMEDIATE`` serialises writers.  Either way overlap can never be exceeded.
+- ``UNIQUE(item_id, user_id)`` on assignments: nobody gets the same item twice, even when one
+  annotator's two requests race on two server processes.
+- ``UNIQUE(assignment_id)`` and ``UNIQUE(user_id, idempotency_key)`` on annotations: one answer per
+  lease, and a retried submit finds the first answer instead of writing a second.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from assay.storage.tables import annotations, assignments, items
+
+
+def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
+    """Return expired leases' items to the pool.  Each lease is expired by exactly one caller."""
+    rows = conn.execute(
+        assignments.update()
+        .where(
+            assignments.c.project_id == project_id,
+            assignments.c.status == "leased",
+            assignments.c.expires_at < at,
+        )
+        .values(status="expired", finished_at=at)
+        .returning(assignments.c.item_id)
+    ).all()
+    for item_id, count in Counter(int(r.item_id) for r in rows).items():
+        release(conn, item_id=item_id, count=count)
+    return len(rows)
+
+
+def release(conn: Connection, *, item_id: int, count: int = 1) -> None:
+    conn.execute(
+        items.update()
+        .where(items.c.id == item_id, items.c.is_gold.is_(False))
+        .values(claimed=items.c.claimed - count, open=True)
+    )
+
+
+def held_leases(conn: Connection, *, project_id: int, user_id: int, at: datetime) -> list[sa.Row[Any]]:
+    return list(
+        conn.execute(
+            sa.select(assignments)
+            .where(
+                assignments.c.project_id == project_id,
+                assignments.c.user_id == user_id,
+                assignments.c.status == "leased",
+                assignments.c.expires_at > at,
+            )
+            .order_by(assignments.c.created_at, assignments.c.id)
+        )
+    )
+
+
+def candidates(conn: Connection, *, project_id: int, user_id: int, gold: bool, limit: int) -> list[int]:
+    """Open items this user never had, best first (priority, then import order)."""
+    seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
+    rows = conn.execute(
+        sa.select(items.c.id)
+        .where(
+            items.c.project_id == project_id,
+            items.c.is_gold.is_(gold),
+            items.c.open.is_(True),
+            ~seen,
+        )
+        .order_by(items.c.priority.desc(), items.c.id)
+        .limit(limit)
+    )
+    return [int(r.id) for r in rows]
+
+
+def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
+    """Take one unit of an item's overlap; False when another annotator took the last one."""
+    result = conn.execute(
+        items.update()
+        .where(items.c.id == item_id, items.c.claimed < overlap)
+        .values(
+            claimed=items.c.claimed + 1,
+            open=sa.case((items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
+        )
+    )
+    return result.rowcount == 1
+
+
+def insert_assignment(conn: Connection, *, values: dict[str, Any]) -> int | None:
+    """Insert a lease; None if this user already has a row for the item (a racing request won)."""
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(assignments)
+    else:
+        stmt = sqlite.insert(assignments)
+    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=["item_id", "user_id"])
+    row = conn.execute(stmt.returning(assignments.c.id)).first()
+    return None if row is None else int(row.id)
+
+
+def get_assignment(conn: Connection, *, org_id: int, assignment_id: int) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(assignments).where(assignments.c.org_id == org_id, assignments.c.id == assignment_id)
+    ).first()
+
+
+def lock_assignment(conn: Connection, *, org_id: int, assignment_id: int) -> sa.Row[Any] | None:
+    """Read an assignment for update (PostgreSQL row lock; SQLite already holds the write lock)."""
+    stmt = sa.select(assignments).where(assignments.c.org_id == org_id, assignments.c.id == assignment_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def set_status(conn: Connection, *, assignment_id: int, status: str, at: datetime, expect: str) -> bool:
+    result = conn.execute(
+        assignments.update()
+        .where(assignments.c.id == assignment_id, assignments.c.status == expect)
+        .values(status=status, finished_at=at)
+    )
+    return result.rowcount == 1
+
+
+def annotation_by_key(conn: Connection, *, user_id: int, key: str) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(annotations).where(annotations.c.user_id == user_id, annotations.c.idempotency_key == key)
+    ).first()
+
+
+def annotation_for_assignment(conn: Connection, *, assignment_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(annotations).where(annotations.c.assignment_id == assignment_id)).first()
+
+
+def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
+    row = conn.execute(annotations.insert().values(**values).returning(annotations.c.id)).one()
+    conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
+    return int(row.id)

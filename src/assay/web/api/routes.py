@@ -1,0 +1,174 @@
+"""The JSON API under /api/v1.  Handlers are thin: parse, call a workflow, render."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from assay.errors import Invalid, TooLarge
+from assay.formats.readers import detect_format
+from assay.web.deps import ActorDep, HubDep
+from assay.workflows import annotate, export, ingest
+from assay.workflows import projects as project_flows
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    name: str = Field(description="Unique within the organisation.")
+    project_schema: dict[str, Any] = Field(alias="schema", description="Inputs and questions (DESIGN §3).")
+    settings: dict[str, Any] | None = Field(default=None, description="Overlap, gold rate, lease, workforces…")
+    description: str = ""
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="question name → answer")
+    duration_ms: int | None = Field(default=None, ge=0, description="time spent on the item")
+
+
+@router.post("/projects", status_code=201, tags=["projects"])
+async def create_project(body: ProjectCreate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    project = await run_in_threadpool(
+        project_flows.create,
+        hub,
+        actor,
+        name=body.name,
+        schema=body.project_schema,
+        settings=body.settings,
+        description=body.description,
+    )
+    return project.public()
+
+
+@router.get("/projects", tags=["projects"])
+async def list_projects(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    found = await run_in_threadpool(project_flows.list_for, hub, actor)
+    return {"ok": True, "projects": [p.public() for p in found]}
+
+
+@router.get("/projects/{project_id}", tags=["projects"])
+async def get_project(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        project = project_flows.get(hub, actor, project_id)
+        return project.public(counts=project_flows.counts(hub, actor, project))
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/projects/{project_id}/items", status_code=201, tags=["items"])
+async def import_items(
+    project_id: int,
+    request: Request,
+    hub: HubDep,
+    actor: ActorDep,
+    format: Annotated[str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")] = None,
+    on_duplicate: Annotated[str, Query(description="error (default) or skip items whose external_id exists")] = "error",
+) -> dict[str, Any]:
+    """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
+    project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")
+    fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
+    limit = hub.config.max_import_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
+    # Spool to disk so that memory stays flat however large the upload, and so that the import
+    # runs in a worker thread over an ordinary file.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed below
+    try:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the upload is larger than {limit} bytes (ASSAY_MAX_IMPORT_BYTES)")
+            spool.write(chunk)
+        if size == 0:
+            raise Invalid("the request body is empty; send the items as JSON, NDJSON, CSV or Parquet")
+        spool.seek(0)
+        result = await run_in_threadpool(
+            ingest.import_items,
+            hub,
+            actor,
+            project,
+            source=spool,  # type: ignore[arg-type]
+            fmt=fmt,
+            name="request body",
+            on_duplicate=on_duplicate,
+        )
+    finally:
+        spool.close()
+    return result.public()
+
+
+@router.get(
+    "/projects/{project_id}/next",
+    tags=["annotate"],
+    responses={204: {"description": "nothing is left for the caller"}},
+)
+async def next_item(project_id: int, hub: HubDep, actor: ActorDep) -> Any:
+    lease = await run_in_threadpool(annotate.next_item, hub, actor, project_id)
+    if lease is None:
+        return Response(status_code=204)
+    return lease.public()
+
+
+@router.post("/assignments/{assignment_id}/submit", status_code=201, tags=["annotate"])
+async def submit(
+    assignment_id: int,
+    body: Submission,
+    hub: HubDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    annotation, created = await run_in_threadpool(
+        annotate.submit,
+        hub,
+        actor,
+        assignment_id,
+        answers=body.answers,
+        duration_ms=body.duration_ms,
+        idempotency_key=idempotency_key,
+    )
+    # A replay answers exactly like the first call did (201), so clients can retry blindly.
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return JSONResponse({"ok": True, **annotation}, status_code=201, headers=headers)
+
+
+@router.post("/assignments/{assignment_id}/skip", tags=["annotate"])
+async def skip(assignment_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    await run_in_threadpool(annotate.skip, hub, actor, assignment_id)
+    return {"ok": True}
+
+
+@router.get("/items/{item_id}", tags=["items"])
+async def get_item(item_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    return await run_in_threadpool(export.item_detail, hub, actor, item_id)
+
+
+@router.get(
+    "/projects/{project_id}/export",
+    tags=["export"],
+    responses={200: {"description": "the export, streamed", "content": {"application/x-ndjson": {}}}},
+)
+async def export_project(
+    project_id: int,
+    hub: HubDep,
+    actor: ActorDep,
+    format: Annotated[str, Query(description="jsonl, csv, parquet, dpo or sft")] = "jsonl",
+) -> StreamingResponse:
+    project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="project.export")
+    chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format)
+    filename = f"{project.name}.{export.EXTENSIONS[format]}".replace('"', "")
+    return StreamingResponse(
+        iterate_in_threadpool(chunks),
+        media_type=export.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

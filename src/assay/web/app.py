@@ -1,0 +1,88 @@
+"""The ASGI application: the JSON API, the pages and the static assets of one ``assay serve``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import assay
+from assay.app import Assay
+from assay.web import errors
+from assay.web.api.routes import router as api_router
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    ),
+]
+
+
+class Guard:
+    """Security headers on every response, and a body-size limit outside the import route."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_import = scope["method"] == "POST" and scope["path"].endswith("/items")
+        if not is_import:
+            for name, value in scope.get("headers", []):
+                if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                    response = JSONResponse(
+                        errors.error_body(413, f"the request body is larger than {self.max_body} bytes"),
+                        status_code=413,
+                    )
+                    await response(scope, receive, self._with_headers(send))
+                    return
+        await self.app(scope, receive, self._with_headers(send))
+
+    @staticmethod
+    def _with_headers(send: Send) -> Send:
+        async def wrapped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        return wrapped
+
+
+LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assay</title></head>
+<body><main><h1>assay</h1><p>The server is running. The JSON API lives under
+<code>/api/v1</code>; its OpenAPI description is at
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></main></body></html>"""
+
+
+def create_app(hub: Assay) -> ASGIApp:
+    app = FastAPI(
+        title="assay",
+        version=assay.__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # the bundled docs pages load scripts from a CDN; the spec itself is served
+        redoc_url=None,
+    )
+    app.state.assay = hub
+    errors.install(app)
+    app.include_router(api_router)
+
+    @app.get("/", include_in_schema=False)
+    async def landing() -> HTMLResponse:
+        return HTMLResponse(LANDING)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> dict[str, Any]:
+        return {"ok": True, "version": assay.__version__}
+
+    return Guard(app, max_body=hub.config.max_body_bytes)

@@ -1,0 +1,95 @@
+"""Operator tasks run from the CLI on the server machine: organisations, users and tokens.
+
+These trust their caller (whoever can run the CLI can read the database anyway); the API's own
+member and token endpoints go through the role checks in ``access``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assay.app import Assay
+from assay.domain.people import WORKFORCE_KINDS, Role
+from assay.errors import Invalid, NotFound
+from assay.security import hash_password, hash_token, new_token, token_display_prefix
+from assay.storage import people
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def create_org(hub: Assay, *, slug: str, name: str | None = None) -> int:
+    if not SLUG.match(slug):
+        raise Invalid(f"organisation slug {slug!r} must be lowercase letters, digits and dashes (at most 63)")
+    with hub.db.write() as conn:
+        return people.create_org(conn, slug=slug, name=name or slug)
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user_id: int
+    membership_id: int
+    workforce_id: int | None
+
+
+def create_user(
+    hub: Assay,
+    *,
+    org: str,
+    email: str,
+    role: str,
+    name: str | None = None,
+    workforce: str | None = None,
+    workforce_kind: str = "in_house",
+    password: str | None = None,
+) -> CreatedUser:
+    """Create (or update) a user and their membership; the workforce is created if it is new."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise Invalid(f"{email!r} is not an email address")
+    try:
+        parsed_role = Role.parse(role)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    if workforce_kind not in WORKFORCE_KINDS:
+        raise Invalid(f"workforce kind {workforce_kind!r} must be one of {', '.join(WORKFORCE_KINDS)}")
+    if password is not None and len(password) < 8:
+        raise Invalid("the password must have at least 8 characters")
+    pw_hash = hash_password(password) if password is not None else None
+    with hub.db.write() as conn:
+        org_row = people.org_by_slug(conn, slug=org)
+        workforce_id = None
+        if workforce:
+            workforce_id = people.ensure_workforce(conn, org_id=org_row.id, name=workforce, kind=workforce_kind)
+        user_id = people.upsert_user(conn, email=email, name=name or email.split("@")[0], password_hash=pw_hash)
+        membership_id = people.upsert_membership(
+            conn, org_id=org_row.id, user_id=user_id, role=parsed_role, workforce_id=workforce_id
+        )
+    return CreatedUser(user_id=user_id, membership_id=membership_id, workforce_id=workforce_id)
+
+
+def create_token(hub: Assay, *, org: str, email: str, name: str = "cli") -> str:
+    """A new API token for a member; only its hash is stored, so this is the one time it is seen."""
+    token = new_token()
+    with hub.db.write() as conn:
+        org_row = people.org_by_slug(conn, slug=org)
+        member = people.membership_of(conn, org_id=org_row.id, email=email)
+        if not member.active:
+            raise NotFound(f"{email} is not an active member of {org}")
+        people.insert_token(
+            conn,
+            org_id=org_row.id,
+            membership_id=member.id,
+            token_hash=hash_token(token),
+            prefix=token_display_prefix(token),
+            name=name,
+        )
+    return token
+
+
+def revoke_token(hub: Assay, *, org: str, token_id: int) -> None:
+    with hub.db.write() as conn:
+        org_row = people.org_by_slug(conn, slug=org)
+        if not people.revoke_token(conn, org_id=org_row.id, token_id=token_id):
+            raise NotFound(f"token {token_id} does not exist or is already revoked")

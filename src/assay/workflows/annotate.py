@@ -1,0 +1,247 @@
+"""Next item, submit, skip: DESIGN.md §6 on top of the guarded SQL in ``storage.leases``."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from assay.app import Assay
+from assay.domain.people import Actor
+from assay.domain.schema import validate_answers
+from assay.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.storage import leases
+from assay.storage import projects as store
+from assay.storage.people import now
+from assay.workflows import access
+from assay.workflows import projects as project_flows
+from assay.workflows.projects import Project
+
+CANDIDATES = 32
+
+
+@dataclass(frozen=True)
+class Lease:
+    assignment_id: int
+    item_id: int
+    data: dict[str, Any]
+    display_order: dict[str, list[str]] | None
+    expires_at: datetime
+    questions: list[dict[str, Any]]
+
+    def public(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": self.item_id, "data": self.data}
+        if self.display_order:
+            item["display_order"] = self.display_order
+        return {
+            "assignment_id": self.assignment_id,
+            "item": item,
+            "questions": self.questions,
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+def _display_order(project: Project, data: dict[str, Any], seed: int) -> dict[str, list[str]] | None:
+    """Shuffle every responses input per assignment; the order shown is recorded (position bias)."""
+    order: dict[str, list[str]] = {}
+    rng = random.Random(seed)
+    for inp in project.schema.inputs:
+        if inp.kind == "responses" and isinstance(data.get(inp.name), list):
+            ids = [str(r.get("id")) for r in data[inp.name] if isinstance(r, dict)]
+            rng.shuffle(ids)
+            order[inp.name] = ids
+    return order or None
+
+
+def _questions(project: Project) -> list[dict[str, Any]]:
+    return [q.model_dump(mode="json", exclude_none=True) for q in project.schema.questions]
+
+
+def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
+    """Lease the next item for the actor, or None when nothing is left for them."""
+    project = project_flows.get(hub, actor, project_id, action="assignment.next")
+    settings = project.settings
+    missing = set(settings.required_skills) - actor.skills
+    if missing:
+        access.audit_denial(hub, actor=actor, action="assignment.next", status=403,
+                            object_type="project", object_id=project.id)
+        raise Forbidden(f"this project requires the skills: {', '.join(sorted(missing))}")
+    at = now()
+    expires = at + timedelta(seconds=settings.lease_seconds)
+    # Gold is mixed in at the project's rate; the draw is random so that its position tells nothing.
+    want_gold = settings.gold_rate > 0 and random.random() < settings.gold_rate
+    # Fan concurrent annotators out over the candidate window instead of all fighting for the first row.
+    offset = random.randrange(CANDIDATES)
+    with hub.db.write() as conn:
+        leases.expire_leases(conn, project_id=project.id, at=at)
+        held = leases.held_leases(conn, project_id=project.id, user_id=actor.user_id, at=at)
+        if len(held) >= settings.max_leases:
+            row = held[0]
+            item = store.get_item(conn, org_id=actor.org_id, item_id=row.item_id)
+            return Lease(int(row.id), int(row.item_id), item.data, row.display_order, row.expires_at,
+                         _questions(project))
+        for gold in ((True, False) if want_gold else (False, True)):
+            if gold and settings.gold_rate == 0:
+                continue
+            ids = leases.candidates(conn, project_id=project.id, user_id=actor.user_id, gold=gold, limit=CANDIDATES)
+            if ids:
+                k = offset % len(ids)
+                ids = ids[k:] + ids[:k]
+            for item_id in ids:
+                if not gold and not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
+                    continue
+                item = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
+                order = _display_order(project, item.data, seed=hash((item_id, actor.user_id, at.timestamp())))
+                assignment_id = leases.insert_assignment(
+                    conn,
+                    values={
+                        "org_id": actor.org_id,
+                        "project_id": project.id,
+                        "item_id": item_id,
+                        "user_id": actor.user_id,
+                        "membership_id": actor.membership_id,
+                        "status": "leased",
+                        "display_order": order,
+                        "created_at": at,
+                        "expires_at": expires,
+                    },
+                )
+                if assignment_id is None:  # this user's other request took it a moment ago
+                    if not gold:
+                        leases.release(conn, item_id=item_id)
+                    continue
+                return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
+            if not want_gold:
+                break  # a normal draw falls back to gold only when gold is due
+    return None
+
+
+def _request_hash(answers: Any, duration_ms: Any) -> str:
+    body = orjson.dumps({"answers": answers, "duration_ms": duration_ms}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+def _annotation_public(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row.id),
+        "assignment_id": int(row.assignment_id),
+        "item_id": int(row.item_id),
+        "answers": row.answers,
+        "duration_ms": row.duration_ms,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _lookup_assignment(hub: Assay, actor: Actor, assignment_id: int, action: str) -> Any:
+    with hub.db.read() as conn:
+        row = leases.get_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
+    if row is None or row.user_id != actor.user_id:
+        # Someone else's lease is as invisible as a missing one.
+        raise access.not_found(hub, actor, NotFound(f"assignment {assignment_id} does not exist"),
+                               action=action, object_type="assignment", object_id=assignment_id)
+    return row
+
+
+def submit(
+    hub: Assay,
+    actor: Actor,
+    assignment_id: int,
+    *,
+    answers: Any,
+    duration_ms: Any = None,
+    idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Store the answers exactly once.  Returns (annotation, created); a retry returns the first result."""
+    row = _lookup_assignment(hub, actor, assignment_id, "assignment.submit")
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise Invalid("Idempotency-Key must be 1 to 200 characters")
+    if duration_ms is not None and (
+        isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not 0 <= duration_ms < 2**31
+    ):
+        raise Invalid(f"duration_ms: {duration_ms!r} must be a non-negative integer of milliseconds",
+                      errors=[{"loc": "duration_ms", "msg": "must be a non-negative integer"}])
+    request_hash = _request_hash(answers, duration_ms)
+
+    def replay(existing: Any) -> tuple[dict[str, Any], bool]:
+        if existing.assignment_id != assignment_id or existing.request_hash != request_hash:
+            raise Invalid("this Idempotency-Key was already used with a different request; use a new key",
+                          errors=[{"loc": "Idempotency-Key", "msg": "reused with a different body"}])
+        return _annotation_public(existing), False
+
+    if idempotency_key is not None:
+        with hub.db.read() as conn:
+            existing = leases.annotation_by_key(conn, user_id=actor.user_id, key=idempotency_key)
+        if existing is not None:
+            return replay(existing)
+    project = project_flows.get(hub, actor, int(row.project_id), action="assignment.submit")
+    with hub.db.read() as conn:
+        item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
+    clean = validate_answers(project.schema, data=item.data, answers=answers)
+    at = now()
+    with hub.db.write() as conn:
+        current = leases.lock_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
+        assert current is not None  # checked above; assignments are never deleted while items live
+        if idempotency_key is not None:
+            existing = leases.annotation_by_key(conn, user_id=actor.user_id, key=idempotency_key)
+            if existing is not None:
+                return replay(existing)
+        if current.status == "submitted":
+            done = leases.annotation_for_assignment(conn, assignment_id=assignment_id)
+            if done is not None and done.request_hash == request_hash and idempotency_key is None:
+                return _annotation_public(done), False
+            raise Conflict(f"assignment {assignment_id} was already submitted")
+        if current.status == "skipped":
+            raise Conflict(f"assignment {assignment_id} was skipped; ask for the next item")
+        if current.status == "expired":
+            # The lease ran out and the item went back to the pool; keep the work if overlap allows.
+            if not item.is_gold and not leases.claim(conn, item_id=item.id, overlap=project.settings.overlap):
+                raise Conflict(f"assignment {assignment_id} expired and the item has all its answers")
+            leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="expired")
+        elif not leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="leased"):
+            raise Conflict(f"assignment {assignment_id} changed while submitting; retry")
+        annotation_id = leases.insert_annotation(
+            conn,
+            values={
+                "org_id": actor.org_id,
+                "project_id": project.id,
+                "item_id": item.id,
+                "assignment_id": assignment_id,
+                "user_id": actor.user_id,
+                "workforce_id": actor.workforce_id,
+                "answers": clean,
+                "duration_ms": duration_ms,
+                "idempotency_key": idempotency_key,
+                "request_hash": request_hash,
+                "created_at": at,
+            },
+        )
+    return (
+        {
+            "id": annotation_id,
+            "assignment_id": assignment_id,
+            "item_id": int(item.id),
+            "answers": clean,
+            "duration_ms": duration_ms,
+            "created_at": at.isoformat(),
+        },
+        True,
+    )
+
+
+def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
+    """Release a lease; the item goes back to the pool for others (never to this annotator again)."""
+    _lookup_assignment(hub, actor, assignment_id, "assignment.skip")
+    at = now()
+    with hub.db.write() as conn:
+        current = leases.lock_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
+        assert current is not None
+        if current.status == "skipped":
+            return
+        if current.status != "leased":
+            raise Conflict(f"assignment {assignment_id} is {current.status}; only a live lease can be skipped")
+        if leases.set_status(conn, assignment_id=assignment_id, status="skipped", at=at, expect="leased"):
+            leases.release(conn, item_id=int(current.item_id))

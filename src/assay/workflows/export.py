@@ -1,0 +1,157 @@
+"""Exports: one record per item with its annotations, consensus labels and provenance, streamed.
+
+Records are produced page by page (keyset pagination, one short read transaction per page), so an
+export of millions of items holds one page in memory and never blocks writers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from assay.app import Assay
+from assay.domain.people import Actor, Role
+from assay.errors import Invalid
+from assay import formats
+from assay.storage import answers as answer_store
+from assay.storage import projects as store
+from assay.workflows import access
+from assay.workflows.projects import Project
+
+FORMATS = ("jsonl", "csv", "parquet", "dpo", "sft")
+MEDIA_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "dpo": "application/x-ndjson",
+    "sft": "application/x-ndjson",
+}
+EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "dpo": "dpo.jsonl", "sft": "sft.jsonl"}
+PAGE = 1000
+
+
+def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> Iterator[dict[str, Any]]:
+    kinds = {q.name: q.kind for q in project.schema.questions}
+    after = 0
+    while True:
+        with hub.db.read() as conn:
+            rows = store.item_ids_page(conn, org_id=actor.org_id, project_id=project.id, after=after, limit=page)
+            if not rows:
+                return
+            anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[r.id for r in rows])
+        by_item: dict[int, list[Any]] = defaultdict(list)
+        for a in anns:
+            by_item[int(a.item_id)].append(a)
+        for row in rows:
+            annotations = [
+                {
+                    "annotation_id": int(a.id),
+                    "annotator": a.annotator,
+                    "workforce": a.workforce,
+                    "assignment_id": int(a.assignment_id),
+                    "answers": a.answers,
+                    "duration_ms": a.duration_ms,
+                    "created_at": a.created_at.isoformat(),
+                    "review": a.review,
+                }
+                for a in by_item.get(int(row.id), [])
+            ]
+            # Rejected answers do not vote.
+            voting = [a for a in annotations if a["review"] != "reject"]
+            labels: dict[str, Any] = {}
+            for name, kind in kinds.items():
+                values = [a["answers"].get(name) for a in voting if a["answers"].get(name) is not None]
+                if values:
+                    label = formats.consensus(kind, values)
+                    if label is not None:
+                        labels[name] = label
+            yield {
+                "item_id": int(row.id),
+                "external_id": row.external_id,
+                "data": row.data,
+                "gold": bool(row.is_gold),
+                "annotations": annotations,
+                "labels": labels,
+            }
+        after = int(rows[-1].id)
+
+
+def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[bytes]:
+    """Check access and the format up front (so errors come before any byte), then stream."""
+    access.require(hub, actor, Role.MANAGER, action="project.export", object_type="project", object_id=project.id)
+    if fmt not in FORMATS:
+        raise Invalid(f"format={fmt!r} is not an export format; choose one of {', '.join(FORMATS)}",
+                      errors=[{"loc": "format", "msg": "unknown format", "value": fmt}])
+    schema = project.schema
+    recs = records(hub, actor, project)
+    data_fields = [i.name for i in schema.inputs]
+    questions = {q.name: q.kind for q in schema.questions}
+    prompt = schema.prompt_input()
+    if fmt == "jsonl":
+        return formats.write_jsonl(recs)
+    if fmt == "csv":
+        return formats.write_csv(recs, data_fields=data_fields, questions=questions)
+    if fmt == "parquet":
+        return formats.write_parquet(recs, data_fields=data_fields, questions=questions)
+    if prompt is None:
+        raise Invalid(f"the {fmt} export needs a text, markdown or chat input to use as the prompt")
+    if fmt == "dpo":
+        responses = schema.responses_input()
+        prefs = [q.name for q in schema.questions if q.kind == "preference"]
+        ranks = [q.name for q in schema.questions if q.kind == "ranking"]
+        if responses is None or not (prefs or ranks):
+            raise Invalid("the dpo export needs a responses input and a preference or ranking question")
+        return formats.write_dpo(
+            recs,
+            prompt_input=prompt.name,
+            prompt_kind=prompt.kind,
+            responses_input=responses.name,
+            preference_questions=prefs,
+            ranking_questions=ranks,
+        )
+    texts = [q.name for q in schema.questions if q.kind == "text"]
+    if not texts:
+        raise Invalid("the sft export needs a text question")
+    return formats.write_sft(recs, prompt_input=prompt.name, prompt_kind=prompt.kind, text_questions=texts)
+
+
+def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
+    """One item with its annotations, for reviewers and managers (gold answers included)."""
+    from assay.errors import NotFound
+    from assay.workflows import projects as project_flows
+
+    access.require(hub, actor, Role.REVIEWER, action="item.read", object_type="item", object_id=item_id)
+    with hub.db.read() as conn:
+        try:
+            row = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
+        except NotFound as exc:
+            raise access.not_found(hub, actor, exc, action="item.read", object_type="item", object_id=item_id) from None
+    try:
+        project = project_flows.get(hub, actor, int(row.project_id), action="item.read")
+    except NotFound:
+        raise NotFound(f"item {item_id} does not exist") from None
+    with hub.db.read() as conn:
+        anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[item_id])
+    return {
+        "id": int(row.id),
+        "project_id": project.id,
+        "external_id": row.external_id,
+        "data": row.data,
+        "priority": row.priority,
+        "meta": row.meta,
+        "gold": row.gold,
+        "annotations": [
+            {
+                "id": int(a.id),
+                "annotator": a.annotator,
+                "workforce": a.workforce,
+                "assignment_id": int(a.assignment_id),
+                "answers": a.answers,
+                "duration_ms": a.duration_ms,
+                "created_at": a.created_at.isoformat(),
+                "review": a.review,
+            }
+            for a in anns
+        ],
+    }

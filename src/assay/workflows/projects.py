@@ -1,0 +1,113 @@
+"""Projects: create, list, show.  Visibility follows workforce sharing (see ``access``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assay.app import Assay
+from assay.domain.people import Actor, Role
+from assay.domain.schema import ProjectSchema, ProjectSettings, parse_schema, parse_settings
+from assay.errors import Invalid, NotFound
+from assay.storage import projects as store
+from assay.workflows import access
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    org_id: int
+    name: str
+    description: str
+    schema: ProjectSchema
+    settings: ProjectSettings
+    raw_settings: dict[str, Any]
+    created_at: str
+
+    def public(self, counts: dict[str, int] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "schema": self.schema.model_dump(mode="json", exclude_none=True),
+            "settings": self.settings.model_dump(mode="json"),
+            "created_at": self.created_at,
+        }
+        if counts is not None:
+            out["counts"] = counts
+        return out
+
+
+def _from_row(row: Any) -> Project:
+    return Project(
+        id=int(row.id),
+        org_id=int(row.org_id),
+        name=row.name,
+        description=row.description or "",
+        schema=parse_schema(row.schema),
+        settings=parse_settings(row.settings),
+        raw_settings=dict(row.settings),
+        created_at=row.created_at.isoformat(),
+    )
+
+
+def create(
+    hub: Assay,
+    actor: Actor,
+    *,
+    name: Any,
+    schema: Any,
+    settings: Any = None,
+    description: Any = "",
+) -> Project:
+    access.require(hub, actor, Role.MANAGER, action="project.create", object_type="project")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise Invalid("name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}])
+    if not isinstance(description, str):
+        raise Invalid("description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}])
+    parsed_schema = parse_schema(schema)
+    parsed_settings = parse_settings(settings or {})
+    with hub.db.write() as conn:
+        project_id = store.insert_project(
+            conn,
+            org_id=actor.org_id,
+            name=name.strip(),
+            description=description,
+            schema=parsed_schema.model_dump(mode="json", exclude_none=True),
+            settings=parsed_settings.model_dump(mode="json"),
+            created_by=actor.user_id,
+        )
+        row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
+    return _from_row(row)
+
+
+def get(hub: Assay, actor: Actor, project_id: int, *, action: str = "project.read") -> Project:
+    """The project if the actor may see it; 404 (audited) otherwise, same as a missing one."""
+    with hub.db.read() as conn:
+        try:
+            row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
+        except NotFound as exc:
+            raise access.not_found(hub, actor, exc, action=action, object_type="project", object_id=project_id) from None
+    if not access.can_see_project(actor, row.settings):
+        raise access.not_found(
+            hub, actor, NotFound(f"project {project_id} does not exist"),
+            action=action, object_type="project", object_id=project_id,
+        )
+    return _from_row(row)
+
+
+def find(hub: Assay, actor: Actor, ref: str) -> Project:
+    with hub.db.read() as conn:
+        row = store.find_project(conn, org_id=actor.org_id, ref=ref)
+    return get(hub, actor, int(row.id))
+
+
+def list_for(hub: Assay, actor: Actor) -> list[Project]:
+    with hub.db.read() as conn:
+        rows = store.list_projects(conn, org_id=actor.org_id)
+    return [_from_row(r) for r in rows if access.can_see_project(actor, r.settings)]
+
+
+def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:
+    with hub.db.read() as conn:
+        return store.project_counts(conn, org_id=actor.org_id, project_id=project.id)
