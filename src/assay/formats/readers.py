@@ -20,7 +20,7 @@ import ijson
 import orjson
 
 from assay.errors import Invalid, detail
-from assay.formats._lines import BOM, CHUNK, iter_lines
+from assay.formats._lines import BOM, iter_lines
 from assay.formats._tabular import iter_csv, iter_parquet
 
 __all__ = ["FORMATS", "detect_format", "iter_records"]
@@ -63,6 +63,7 @@ def _json_backend() -> Any:
 
 
 _IJSON = _json_backend()
+_PEEK = 1 << 16
 
 
 def detect_format(*, filename: str | None, content_type: str | None) -> str:
@@ -156,7 +157,10 @@ class _Prefixed:
         if size == 0:  # ijson probes the stream type with read(0)
             return b""
         if self._head:
-            out, self._head = self._head, b""
+            # Hand out no more than asked: the C parser turns a whole read into items at once, so
+            # a large read would hold thousands of records in memory.
+            cut = len(self._head) if size < 0 else size
+            out, self._head = self._head[:cut], self._head[cut:]
             return out
         return self._source.read(size)
 
@@ -177,7 +181,7 @@ def _iter_json(source: BinaryIO, *, name: str) -> Iterator[tuple[int, dict[str, 
     # top-level object, and an import of zero items must not pass for a successful one.
     head = b""
     while True:
-        chunk = source.read(CHUNK)
+        chunk = source.read(_PEEK)
         if not chunk:
             break
         head += chunk
