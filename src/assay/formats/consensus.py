@@ -2,7 +2,8 @@
 
 ``consensus(kind=..., values=[...])`` takes every annotator's answer to one question on one item
 and returns ``{"value", "confidence", "n"}`` (``n`` = answers counted; ``None`` answers are
-ignored), or ``None`` when nothing is left or the kind is not aggregated (``text``).  Every rule is
+ignored), or ``None`` when nothing is left or the kind is not aggregated (``text``).  Ranking
+ids come back as strings (response ids are strings in the schema).  Every rule is
 deterministic: the same answers in any order give the same label.
 
 =============  ====================================  ==========================================
