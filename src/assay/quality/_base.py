@@ -1,0 +1,127 @@
+"""What every categorical aggregator shares: the result surface and the vectorised building blocks.
+
+The workhorse is the incidence matrix ``A`` (tasks x (worker, label) pairs, one count per answer):
+an E-step is ``A @ log_confusion`` and an M-step is ``A.T @ posteriors``.  Both are sparse
+products whose cost is linear in the number of answers, with no Python loop over answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from assay.quality._types import FloatArray, IntArray
+from assay.quality.answers import Answers
+
+EPS = 1e-10
+
+
+class Aggregator:
+    """Base class: ``fit(answers) -> self``; results in ``labels_``, ``probas_``, ``loss_history_``.
+
+    ``labels_[t]`` is the label code chosen for task code ``t`` and ``probas_[t, k]`` the
+    posterior probability of label ``k``.  Ties go to the lowest label code, i.e. the first label in
+    the code book, so results do not depend on row order.
+    """
+
+    labels_: IntArray
+    probas_: FloatArray
+    loss_history_: list[float]
+    answers_: Answers
+    #: Called after each EM iteration with (iteration, loss); the CLI uses it to show progress.
+    on_iteration: Callable[[int, float], None] | None = None
+
+    def _report(self, history: list[float]) -> None:
+        if self.on_iteration is not None:
+            self.on_iteration(len(history), history[-1])
+
+    def fit(self, answers: Answers) -> Self:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def _finish(self, answers: Answers, probas: FloatArray) -> None:
+        self.answers_ = answers
+        self.probas_ = probas
+        self.labels_ = np.argmax(probas, axis=1).astype(np.intp)
+
+    @property
+    def confidence_(self) -> FloatArray:
+        """Posterior probability of the chosen label, per task code."""
+        return self.probas_[np.arange(len(self.labels_)), self.labels_]
+
+    def label_map(self) -> dict[Any, Any]:
+        """``{original task id: chosen label}``."""
+        tasks = self.answers_.tasks.tolist()
+        names = self.answers_.labels[self.labels_].tolist()
+        return dict(zip(tasks, names, strict=True))
+
+    def rows(self) -> Iterator[tuple[Any, Any, float]]:
+        """``(task, label, confidence)`` per task, in code-book order."""
+        tasks = self.answers_.tasks.tolist()
+        names = self.answers_.labels[self.labels_].tolist()
+        yield from zip(tasks, names, self.confidence_.tolist(), strict=True)
+
+
+def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:
+    """Votes per (task, label): a dense ``n_tasks x n_labels`` array, by one bincount."""
+    k = answers.n_labels
+    flat = np.bincount(answers.task * k + answers.label, weights=weights, minlength=answers.n_tasks * k)
+    return flat.reshape(answers.n_tasks, k).astype(np.float64)
+
+
+def normalise_rows(counts: FloatArray) -> FloatArray:
+    """Rows scaled to sum to one; an all-zero row (a task with no vote) becomes uniform."""
+    total = counts.sum(axis=1, keepdims=True)
+    out: FloatArray = np.divide(
+        counts, total, out=np.full_like(counts, 1.0 / counts.shape[1]), where=total > 0
+    )
+    return out
+
+
+def incidence(answers: Answers) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``A`` (tasks x worker*K+label, repeated answers summed) and its transpose, both CSR."""
+    k = answers.n_labels
+    col = answers.worker * k + answers.label
+    data = np.ones(len(answers), dtype=np.float64)
+    a = sp.csr_matrix((data, (answers.task, col)), shape=(answers.n_tasks, answers.n_workers * k))
+    a.sum_duplicates()
+    return a, a.T.tocsr()
+
+
+def softmax_rows(log_p: np.ndarray[Any, Any]) -> tuple[FloatArray, float]:
+    """Posteriors from unnormalised log-probabilities, and the total log normaliser (log-likelihood)."""
+    top = log_p.max(axis=1, keepdims=True)
+    p = np.exp(log_p - top)
+    norm = p.sum(axis=1, keepdims=True)
+    p /= norm
+    return p, float(np.sum(np.log(norm) + top))
+
+
+def gold_codes(answers: Answers, gold: Mapping[Any, Any] | None) -> tuple[IntArray, IntArray] | None:
+    """Gold as codes for clamping; refuses a gold label no worker ever gave (it has no parameters)."""
+    if not gold:
+        return None
+    tasks, labels = answers.encode_gold(gold)
+    if (labels < 0).any():
+        bad = answers.tasks[tasks[labels < 0][0]]
+        raise ValueError(
+            f"gold for task {bad!r}: its label {gold[bad]!r} is not among the answers' labels "
+            f"{answers.labels.tolist()}; declare the label set when building the answers"
+        )
+    return tasks, labels
+
+
+def clamp(probas: FloatArray, fixed: tuple[IntArray, IntArray] | None) -> FloatArray:
+    """Fix known answers: gold tasks get probability one on their gold label."""
+    if fixed is not None:
+        tasks, labels = fixed
+        probas[tasks] = 0.0
+        probas[tasks, labels] = 1.0
+    return probas
+
+
+def converged(history: list[float], tol: float) -> bool:
+    """EM stops once the per-answer log-likelihood gains less than ``tol`` in an iteration."""
+    return len(history) >= 2 and abs(history[-1] - history[-2]) < tol
