@@ -16,6 +16,7 @@ from assay.quality.agreement import (
     percent_agreement,
 )
 from assay.quality.answers import Answers, DuplicateAnswersWarning, read_gold
+from assay.quality.bradley_terry import BradleyTerry, Comparisons, NoisyBradleyTerry
 from assay.quality.dawid_skene import DawidSkene
 from assay.quality.glad import GLAD
 from assay.quality.gold import (
@@ -29,6 +30,7 @@ from assay.quality.gold import (
 from assay.quality.mace import MACE
 from assay.quality.majority_vote import MajorityVote
 from assay.quality.one_coin import OneCoinDawidSkene
+from assay.quality.ordinal import OrdinalAggregator
 from assay.quality.wawa import Wawa
 
 __all__ = [
@@ -40,10 +42,14 @@ __all__ = [
     "Aggregator",
     "Agreement",
     "Answers",
+    "BradleyTerry",
+    "Comparisons",
     "DawidSkene",
     "DuplicateAnswersWarning",
     "MajorityVote",
+    "NoisyBradleyTerry",
     "OneCoinDawidSkene",
+    "OrdinalAggregator",
     "Proportion",
     "Wawa",
     "accuracy",

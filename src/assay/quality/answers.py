@@ -261,13 +261,19 @@ def _to_arrow(values: Any, name: str) -> pa.ChunkedArray | pa.Array:
         return pa.array([None if v is None or v != v else str(v) for v in values])
 
 
-def _natural_order(values: list[Any]) -> list[int]:
-    """Sort order for a code book: numeric when every value reads as a number, else by text."""
+def _natural_order(book: pa.Array) -> IntArray:
+    """Sort order for a code book: numeric when every value reads as a number, else by text.
+
+    Sorting happens in Arrow (C++): code books of millions of task ids stay fast.
+    """
+    text = book if pa.types.is_string(book.type) else pc.cast(book, pa.string())
+    by_text = np.asarray(pc.array_sort_indices(text).to_numpy(), dtype=np.intp)
     try:
-        nums = [float(v) for v in values]
-        return sorted(range(len(values)), key=lambda i: (nums[i], str(values[i])))
-    except (TypeError, ValueError):
-        return sorted(range(len(values)), key=lambda i: str(values[i]))
+        numbers = pc.cast(book, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return by_text
+    # Numbers first, text breaking ties ("1" before "1.0"): a stable sort of the text order.
+    return by_text[np.argsort(numbers[by_text], kind="stable")]
 
 
 def _check_present(col: pa.ChunkedArray | pa.Array, name: str, source: str) -> None:
@@ -280,17 +286,20 @@ def _check_present(col: pa.ChunkedArray | pa.Array, name: str, source: str) -> N
 
 
 def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[IntArray, np.ndarray[Any, Any]]:
-    uniq = pc.unique(col)
-    values = uniq.to_pylist()
-    order = _natural_order(values)
-    book = uniq.take(pa.array(order, type=pa.int64()))
-    codes = pc.index_in(col, value_set=book)
-    return np.asarray(codes, dtype=np.intp), _book(book)
+    """Codes in sorted code-book order: one hashing pass, then a remap of the small code book."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    encoded = pc.dictionary_encode(col)
+    order = _natural_order(encoded.dictionary)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    codes = rank[encoded.indices.to_numpy()]
+    return codes, _book(encoded.dictionary.take(pa.array(order)))
 
 
 def _book(arr: pa.Array) -> np.ndarray[Any, Any]:
     out = np.empty(len(arr), dtype=object)
-    out[:] = arr.to_pylist()
+    out[:] = arr.to_numpy(zero_copy_only=False)
     return out
 
 
@@ -310,7 +319,7 @@ def _encode_declared(
             f"{source}: row {row + 1}: label {values[row].as_py()!r} is not one of the declared labels "
             f"{list(declared)}; correct the answer or declare the label"
         )
-    return np.asarray(codes, dtype=np.intp), _book(book)
+    return np.asarray(codes.to_numpy(), dtype=np.intp), _book(book)
 
 
 def _build(
@@ -345,15 +354,14 @@ def _build(
 def _deduplicate(
     task: IntArray, worker: IntArray, *, n_workers: int, policy: DuplicatePolicy, source: str
 ) -> IntArray | None:
-    """Rows to keep under ``policy``, or None to keep them all.
-
-    Hashing (pyarrow's unique) rather than sorting keeps the check linear in the number of answers.
-    """
+    """Rows to keep under ``policy``, or None to keep them all."""
     key = task.astype(np.int64) * n_workers + worker
-    uniq = pc.unique(pa.array(key))
-    n_dup = len(key) - len(uniq)
+    ordered = np.sort(key)
+    n_dup = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
+    del ordered
     if n_dup == 0:
         return None
+    uniq = pc.unique(pa.array(key))
     if policy == "keep":
         warnings.warn(
             f"{source}: {n_dup} answers repeat a (task, worker) pair already answered; each is kept as "

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 import numpy as np
-from scipy.optimize import minimize
 
 from assay.quality._base import (
     EPS,
@@ -66,6 +65,8 @@ class GLAD(Aggregator):
         return self
 
     def _m_step(self, answers: Answers, probas: FloatArray, params: FloatArray) -> FloatArray:
+        from scipy.optimize import minimize  # imported here: keeps `import assay.quality` light
+
         n_w = answers.n_workers
         right = probas[answers.task, answers.label]
 

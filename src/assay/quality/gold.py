@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from assay.quality._base import Aggregator
 
@@ -37,7 +36,9 @@ def wilson_interval(*, k: int, n: int, confidence: float = 0.95) -> tuple[float,
         raise ValueError(f"wilson_interval: need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return 0.0, 1.0
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    from scipy.special import ndtri  # imported here: keeps `import assay.quality` light
+
+    z = float(ndtri(0.5 + confidence / 2))
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -71,6 +72,8 @@ def compare_accuracy(a: Proportion, b: Proportion) -> AccuracyTest:
     """
     if a.n == 0 or b.n == 0:
         raise ValueError("compare_accuracy: both groups need at least one gold answer")
+    from scipy import stats
+
     table = [[a.k, a.n - a.k], [b.k, b.n - b.k]]
     p_value = float(stats.fisher_exact(table).pvalue)
     return AccuracyTest(difference=a.k / a.n - b.k / b.n, p_value=p_value)
