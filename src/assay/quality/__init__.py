@@ -31,6 +31,7 @@ from assay.quality.mace import MACE
 from assay.quality.majority_vote import MajorityVote
 from assay.quality.one_coin import OneCoinDawidSkene
 from assay.quality.ordinal import OrdinalAggregator
+from assay.quality.scorecards import Scorecards, WorkerCard, WorkforceCard, scorecards
 from assay.quality.wawa import Wawa
 
 __all__ = [
@@ -51,7 +52,10 @@ __all__ = [
     "OneCoinDawidSkene",
     "OrdinalAggregator",
     "Proportion",
+    "Scorecards",
     "Wawa",
+    "WorkerCard",
+    "WorkforceCard",
     "accuracy",
     "aggregate",
     "agreement",
@@ -64,5 +68,6 @@ __all__ = [
     "percent_agreement",
     "proportion",
     "read_gold",
+    "scorecards",
     "wilson_interval",
 ]
