@@ -188,7 +188,7 @@ def test_design_demo_documents_parse() -> None:
         ({}, [("inputs", "is required"), ("questions", "is required")]),
         (
             {"inputs": [], "questions": []},
-            [("inputs", "needs at least 1 entries"), ("questions", "needs at least 1 entries")],
+            [("inputs", "needs at least 1 entry"), ("questions", "needs at least 1 entry")],
         ),
         (
             {**CLASSIFY, "qestions": []},
@@ -240,9 +240,9 @@ Q = "questions[3]"
         ({"name": "q", "kind": "choice", "options": ["a", "b"], "hotkeys": ["1"]}, [(f"{Q}.hotkeys", "give one hotkey per option (2), got 1")]),
         ({"name": "q", "kind": "choice", "options": ["a", "b"], "hotkeys": ["a", "A"]}, [(f"{Q}.hotkeys", "hotkey 'A' is used twice")]),
         ({"name": "q", "kind": "choice", "options": ["a", "b"], "hotkeys": ["ab", "c"]}, [(f"{Q}.hotkeys", "hotkey 'ab' must be a single visible character, e.g. '1' or 'a'")]),
-        ({"name": "q", "kind": "multi_choice", "options": []}, [(f"{Q}.options", "needs at least 1 entries")]),
+        ({"name": "q", "kind": "multi_choice", "options": []}, [(f"{Q}.options", "needs at least 1 entry")]),
         # spans
-        ({"name": "q", "kind": "spans", "labels": []}, [(f"{Q}.labels", "needs at least 1 entries")]),
+        ({"name": "q", "kind": "spans", "labels": []}, [(f"{Q}.labels", "needs at least 1 entry")]),
         ({"name": "q", "kind": "spans", "labels": ["x"], "input": "responses"}, [(f"{Q}.input", "input 'responses' is responses; this needs a text or markdown input")]),
         ({"name": "q", "kind": "spans", "labels": ["x"], "input": "nope"}, [(f"{Q}.input", "'nope' is not an input (inputs: prompt, responses)")]),
         # preference
@@ -269,7 +269,7 @@ Q = "questions[3]"
         # show_if
         ({"name": "q", "kind": "text", "show_if": {"question": "later"}}, [(f"{Q}.show_if", "give exactly one of 'equals' (a value) or 'in' (a list of values)")]),
         ({"name": "q", "kind": "text", "show_if": {"question": "overall", "equals": 1, "in": [2]}}, [(f"{Q}.show_if", "give exactly one of 'equals' (a value) or 'in' (a list of values)")]),
-        ({"name": "q", "kind": "text", "show_if": {"question": "overall", "in": []}}, [(f"{Q}.show_if.in", "needs at least 1 entries")]),
+        ({"name": "q", "kind": "text", "show_if": {"question": "overall", "in": []}}, [(f"{Q}.show_if.in", "needs at least 1 entry")]),
         ({"name": "q", "kind": "text", "show_if": {"question": "nope", "equals": 1}}, [(f"{Q}.show_if.question", "'nope' is not a question; show_if must refer to an earlier question")]),
         ({"name": "q", "kind": "text", "show_if": {"question": "q", "equals": "x"}}, [(f"{Q}.show_if.question", "'q' comes later; show_if must refer to an earlier question")]),
         ({"name": "q", "kind": "text", "show_if": {"question": "overall", "equals": 4}}, [(f"{Q}.show_if.equals", "4 is not a point of 'overall''s scale -3..3")]),

@@ -55,10 +55,10 @@ def _message(error: Any, loc: tuple[Any, ...], known: Iterable[str]) -> str:
             "less_than": ("lt", "less than"),
         }[kind]
         return f"{value!r} is not allowed: must be {words[1]} {ctx.get(words[0])}"
-    if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} entries"
-    if kind == "too_long":
-        return f"allows at most {ctx.get('max_length')} entries"
+    if kind in ("too_short", "too_long"):
+        count = ctx.get("min_length" if kind == "too_short" else "max_length")
+        bound = "needs at least" if kind == "too_short" else "allows at most"
+        return f"{bound} {count} {'entry' if count == 1 else 'entries'}"
     message = str(error["msg"])
     if isinstance(value, bool) and kind in ("string_type", "int_type", "float_type"):
         # YAML 1.1 reads yes/no/on/off as booleans: the usual cause of a stray true/false.
