@@ -9,6 +9,7 @@ notice, except in CI (CI=true), where a missing PostgreSQL is a failure.
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,5 +91,5 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def hub(db: Database, tmp_path: Path) -> Iterator[Assay]:
     config = Config(data_dir=tmp_path, database_url=db.url)
-    app_hub = Assay(config, db=db)
+    app_hub = Assay(config, db=db, rng=random.Random(20261127))
     yield app_hub

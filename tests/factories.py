@@ -59,14 +59,26 @@ def make_member(
 ) -> Member:
     email = f"{role}{next(_seq)}@{org}.example"
     admin.create_user(
-        hub, org=org, email=email, role=role, workforce=workforce, workforce_kind="vendor" if vendor else "in_house"
+        hub,
+        org=org,
+        email=email,
+        role=role,
+        workforce=workforce,
+        workforce_kind="vendor" if vendor else "in_house",
     )
-    return Member(email=email, token=admin.create_token(hub, org=org, email=email), role=role,
-                  workforce=workforce, org=org)
+    return Member(
+        email=email,
+        token=admin.create_token(hub, org=org, email=email),
+        role=role,
+        workforce=workforce,
+        org=org,
+    )
 
 
 def text_items(n: int, *, start: int = 0) -> list[dict[str, Any]]:
-    return [{"data": {"text": f"message number {i}"}, "external_id": f"x-{i}"} for i in range(start, start + n)]
+    return [
+        {"data": {"text": f"message number {i}"}, "external_id": f"x-{i}"} for i in range(start, start + n)
+    ]
 
 
 def preference_items(n: int) -> list[dict[str, Any]]:
@@ -74,8 +86,10 @@ def preference_items(n: int) -> list[dict[str, Any]]:
         {
             "data": {
                 "prompt": f"question {i}",
-                "responses": [{"id": "a", "content": f"answer a{i}", "model": "m1"},
-                              {"id": "b", "content": f"answer b{i}", "model": "m2"}],
+                "responses": [
+                    {"id": "a", "content": f"answer a{i}", "model": "m1"},
+                    {"id": "b", "content": f"answer b{i}", "model": "m2"},
+                ],
             },
             "external_id": f"p-{i}",
         }

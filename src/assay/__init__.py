@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 __all__ = ["ApiError", "Assay", "Client", "Config", "__version__"]
 
-_LAZY = {"Assay": "assay.app", "Client": "assay.client", "ApiError": "assay.client", "Config": "assay.settings"}
+_LAZY = {
+    "Assay": "assay.app",
+    "Client": "assay.client",
+    "ApiError": "assay.client",
+    "Config": "assay.settings",
+}
 
 if TYPE_CHECKING:
     from assay.app import Assay

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from assay.settings import Config
 from assay.storage import migrate
 from assay.storage.engine import Database
@@ -10,12 +12,22 @@ from assay.storage.engine import Database
 class Assay:
     """Holds the configuration and the database; workflows take it as their first argument."""
 
-    def __init__(self, config: Config | None = None, *, db: Database | None = None) -> None:
+    def __init__(
+        self, config: Config | None = None, *, db: Database | None = None, rng: random.Random | None = None
+    ) -> None:
         self.config = config or Config.from_env()
         self.db = db or Database(self.config.url)
+        # Draws that must not be predictable by annotators (gold mixing, shuffles); tests pass a seeded one.
+        self.rng = rng or random.Random()
 
     def migrate(self) -> None:
         migrate.upgrade(self.db)
 
     def close(self) -> None:
         self.db.dispose()
+
+    def __enter__(self) -> Assay:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -36,7 +36,9 @@ class ApiError(Exception):
 
 
 class Client:
-    def __init__(self, url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 60.0, transport: httpx.BaseTransport | None = None
+    ):
         self._http = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1",
             headers={"Authorization": f"Bearer {token}"},
@@ -73,7 +75,12 @@ class Client:
         return dict(self._json("GET", f"/projects/{project_id}"))
 
     def create_project(
-        self, name: str, *, schema: dict[str, Any], settings: dict[str, Any] | None = None, description: str = ""
+        self,
+        name: str,
+        *,
+        schema: dict[str, Any],
+        settings: dict[str, Any] | None = None,
+        description: str = "",
     ) -> dict[str, Any]:
         body = {"name": name, "schema": schema, "settings": settings or {}, "description": description}
         return dict(self._json("POST", "/projects", json=body))
@@ -91,8 +98,13 @@ class Client:
         params = {"on_duplicate": on_duplicate}
         if isinstance(items, str | Path):
             path = Path(items)
-            fmt = format or {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-                             ".parquet": "parquet"}.get(path.suffix.lower(), "jsonl")
+            fmt = format or {
+                ".jsonl": "jsonl",
+                ".ndjson": "jsonl",
+                ".json": "json",
+                ".csv": "csv",
+                ".parquet": "parquet",
+            }.get(path.suffix.lower(), "jsonl")
             with path.open("rb") as fh:
                 return self.import_items(project_id, fh, format=fmt, on_duplicate=on_duplicate)
         if hasattr(items, "read"):
@@ -100,10 +112,12 @@ class Client:
             content: Any = _chunks(items)  # type: ignore[arg-type]
         else:
             fmt = "jsonl"
-            content = b"".join(orjson.dumps(i) + b"\n" for i in items)  # type: ignore[union-attr]
+            content = b"".join(orjson.dumps(i) + b"\n" for i in items)
         params["format"] = fmt
         response = self._http.post(
-            f"/projects/{project_id}/items", params=params, content=content,
+            f"/projects/{project_id}/items",
+            params=params,
+            content=content,
             headers={"Content-Type": _CONTENT_TYPES.get(fmt, "application/octet-stream")},
         )
         return dict(self._check(response).json())
@@ -140,7 +154,9 @@ class Client:
 
     # export and quality
     def export(self, project_id: int, *, format: str = "jsonl") -> Iterator[bytes]:
-        with self._http.stream("GET", f"/projects/{project_id}/export", params={"format": format}) as response:
+        with self._http.stream(
+            "GET", f"/projects/{project_id}/export", params={"format": format}
+        ) as response:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)

@@ -91,7 +91,9 @@ class Config:
             if getattr(self, name) <= 0:
                 raise Invalid(f"ASSAY_{name.upper()} must be a positive number")
         if self.secret_key is not None and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
-            raise Invalid("ASSAY_SECRET_KEY is a placeholder; set a long random value (e.g. `openssl rand -hex 32`)")
+            raise Invalid(
+                "ASSAY_SECRET_KEY is a placeholder; set a long random value (e.g. `openssl rand -hex 32`)"
+            )
         if self.secret_key is not None and len(self.secret_key) < 16:
             raise Invalid("ASSAY_SECRET_KEY is too short; use at least 16 random characters")
 

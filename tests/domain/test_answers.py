@@ -1,7 +1,6 @@
 """Answers to an item's questions: per-kind rules, conditions, normalisation, and properties."""
 
 # Tables of exact error messages read best one case per line.
-# ruff: noqa: E501
 
 from __future__ import annotations
 

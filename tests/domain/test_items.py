@@ -1,7 +1,6 @@
 """Item records as an import line holds them: shape checks, normalisation, gold, and speed."""
 
 # Tables of exact error messages read best one case per line.
-# ruff: noqa: E501
 
 from __future__ import annotations
 

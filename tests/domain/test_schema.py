@@ -1,7 +1,6 @@
 """Project schemas: every input and question kind, the cross-references, and the error paths."""
 
 # Tables of exact error messages read best one case per line.
-# ruff: noqa: E501
 
 from __future__ import annotations
 

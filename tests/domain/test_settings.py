@@ -1,7 +1,6 @@
 """Project settings: defaults, bounds and typo detection."""
 
 # Tables of exact error messages read best one case per line.
-# ruff: noqa: E501
 
 from __future__ import annotations
 

@@ -9,12 +9,23 @@ import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
 from assay.app import Assay
-from tests.factories import PREFERENCE_SCHEMA, TEXT_SCHEMA, Member, make_member, make_org, preference_items, text_items
+from tests.factories import (
+    PREFERENCE_SCHEMA,
+    TEXT_SCHEMA,
+    Member,
+    make_member,
+    make_org,
+    preference_items,
+    text_items,
+)
 
 
 def _project(api: TestClient, manager: Member, schema: dict[str, Any] = TEXT_SCHEMA, **settings: Any) -> int:
-    response = api.post("/api/v1/projects", json={"name": "p", "schema": schema, "settings": settings},
-                        headers=manager.headers)
+    response = api.post(
+        "/api/v1/projects",
+        json={"name": "p", "schema": schema, "settings": settings},
+        headers=manager.headers,
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -33,7 +44,7 @@ def test_import_ndjson_json_and_csv(hub: Assay, api: TestClient) -> None:
     assert r1.json()["imported"] == 3
     r2 = api.post(url, json=text_items(2, start=3), headers=manager.headers)
     assert r2.json()["imported"] == 2
-    csv_body = "external_id,text,priority\nc-1,\"hello, world\",5\nc-2,second,0\n".encode()
+    csv_body = b'external_id,text,priority\nc-1,"hello, world",5\nc-2,second,0\n'
     r3 = api.post(url, content=csv_body, headers={**manager.headers, "Content-Type": "text/csv"})
     assert r3.status_code == 201, r3.text
     assert _count(api, manager, project_id) == 7
@@ -45,8 +56,11 @@ def test_a_bad_line_names_line_and_field_and_imports_nothing(hub: Assay, api: Te
     items: list[dict[str, Any]] = text_items(12000)
     items[4999] = {"data": {"txt": "typo"}}
     body = b"".join(orjson.dumps(i) + b"\n" for i in items)
-    response = api.post(f"/api/v1/projects/{project_id}/items", content=body,
-                        headers={**manager.headers, "Content-Type": "application/x-ndjson"})
+    response = api.post(
+        f"/api/v1/projects/{project_id}/items",
+        content=body,
+        headers={**manager.headers, "Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 422
     error = response.json()
     assert "line 5000" in error["error"] and "data.text" in error["error"], error
@@ -62,7 +76,9 @@ def test_duplicate_external_ids_are_reported_or_skipped(hub: Assay, api: TestCli
     again = api.post(url, json=text_items(4), headers=manager.headers)
     assert again.status_code == 422
     assert "x-0" in again.json()["error"] and "already" in again.json()["error"]
-    in_file = api.post(url, json=[*text_items(1, start=10), *text_items(1, start=10)], headers=manager.headers)
+    in_file = api.post(
+        url, json=[*text_items(1, start=10), *text_items(1, start=10)], headers=manager.headers
+    )
     assert in_file.status_code == 422 and "repeats" in in_file.json()["error"]
     assert _count(api, manager, project_id) == 3
     skipped = api.post(f"{url}?on_duplicate=skip", json=text_items(5), headers=manager.headers)
@@ -86,9 +102,14 @@ def test_import_needs_a_manager_and_a_visible_project(hub: Assay, api: TestClien
 def _annotate(hub: Assay, api: TestClient, org: str, project_id: int, answers: list[dict[str, Any]]) -> None:
     for answer in answers:
         annotator = make_member(hub, org, workforce="Vendor A", vendor=True)
-        while (lease := api.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers)).status_code == 200:
-            r = api.post(f"/api/v1/assignments/{lease.json()['assignment_id']}/submit",
-                         json={"answers": answer, "duration_ms": 1000}, headers=annotator.headers)
+        while (
+            lease := api.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers)
+        ).status_code == 200:
+            r = api.post(
+                f"/api/v1/assignments/{lease.json()['assignment_id']}/submit",
+                json={"answers": answer, "duration_ms": 1000},
+                headers=annotator.headers,
+            )
             assert r.status_code == 201, r.text
 
 
@@ -97,10 +118,15 @@ def test_jsonl_and_csv_exports_carry_answers_labels_and_provenance(hub: Assay, a
     manager = make_member(hub, org, role="manager")
     project_id = _project(api, manager, overlap=3)
     items = text_items(2)
-    items[0]["data"]["text"] = "=HYPERLINK(\"http://evil\")"
+    items[0]["data"]["text"] = '=HYPERLINK("http://evil")'
     api.post(f"/api/v1/projects/{project_id}/items", json=items, headers=manager.headers)
-    _annotate(hub, api, org, project_id, [{"sentiment": "positive"}, {"sentiment": "positive"},
-                                          {"sentiment": "negative"}])
+    _annotate(
+        hub,
+        api,
+        org,
+        project_id,
+        [{"sentiment": "positive"}, {"sentiment": "positive"}, {"sentiment": "negative"}],
+    )
     response = api.get(f"/api/v1/projects/{project_id}/export?format=jsonl", headers=manager.headers)
     assert response.status_code == 200
     rows = [orjson.loads(line) for line in response.content.splitlines()]
@@ -126,8 +152,16 @@ def test_dpo_export_is_what_trl_reads(hub: Assay, api: TestClient) -> None:
     manager = make_member(hub, org, role="manager")
     project_id = _project(api, manager, schema=PREFERENCE_SCHEMA, overlap=2)
     api.post(f"/api/v1/projects/{project_id}/items", json=preference_items(2), headers=manager.headers)
-    _annotate(hub, api, org, project_id, [{"overall": 2, "helpful": 5, "why": "b is right"},
-                                          {"overall": 3, "helpful": 6, "why": "b is clearer"}])
+    _annotate(
+        hub,
+        api,
+        org,
+        project_id,
+        [
+            {"overall": 2, "helpful": 5, "why": "b is right"},
+            {"overall": 3, "helpful": 6, "why": "b is clearer"},
+        ],
+    )
     response = api.get(f"/api/v1/projects/{project_id}/export?format=dpo", headers=manager.headers)
     rows = [orjson.loads(line) for line in response.content.splitlines()]
     assert len(rows) == 2

@@ -32,8 +32,11 @@ def test_manager_creates_lists_and_shows_a_project(hub: Assay, api: TestClient) 
 
 def test_preference_project_from_the_design_document(hub: Assay, api: TestClient) -> None:
     manager = make_member(hub, make_org(hub), role="manager")
-    body = {"name": "helpfulness-v1", "schema": PREFERENCE_SCHEMA,
-            "settings": {"overlap": 3, "gold_rate": 0.1, "lease_seconds": 900}}
+    body = {
+        "name": "helpfulness-v1",
+        "schema": PREFERENCE_SCHEMA,
+        "settings": {"overlap": 3, "gold_rate": 0.1, "lease_seconds": 900},
+    }
     response = api.post("/api/v1/projects", json=body, headers=manager.headers)
     assert response.status_code == 201, response.text
     assert response.json()["settings"]["gold_rate"] == 0.1
@@ -44,14 +47,20 @@ def test_duplicate_project_name_is_a_conflict(hub: Assay, api: TestClient) -> No
     assert _create(api, manager.headers).status_code == 201
     again = _create(api, manager.headers)
     assert again.status_code == 409
-    assert again.json() == {"ok": False, "error": "a project named 'p' already exists in this organisation",
-                            "errors": [], "status": 409}
+    assert again.json() == {
+        "ok": False,
+        "error": "a project named 'p' already exists in this organisation",
+        "errors": [],
+        "status": 409,
+    }
 
 
 def test_bad_schema_names_the_path(hub: Assay, api: TestClient) -> None:
     manager = make_member(hub, make_org(hub), role="manager")
-    schema = {"inputs": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
-              "questions": [{"name": "overall", "kind": "preference", "scale": {"min": -3, "max": 2}}]}
+    schema = {
+        "inputs": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
+        "questions": [{"name": "overall", "kind": "preference", "scale": {"min": -3, "max": 2}}],
+    }
     response = api.post("/api/v1/projects", json={"name": "x", "schema": schema}, headers=manager.headers)
     assert response.status_code == 422
     body = response.json()
@@ -91,9 +100,12 @@ def test_vendor_annotator_sees_only_projects_shared_with_their_workforce(hub: As
     shared = _create(api, manager.headers, name="a-only", settings={"workforces": ["Vendor A"]}).json()["id"]
     open_to_all = _create(api, manager.headers, name="open").json()["id"]
     assert {p["id"] for p in api.get("/api/v1/projects", headers=vendor_a.headers).json()["projects"]} == {
-        shared, open_to_all}
+        shared,
+        open_to_all,
+    }
     assert {p["id"] for p in api.get("/api/v1/projects", headers=vendor_b.headers).json()["projects"]} == {
-        open_to_all}
+        open_to_all
+    }
     assert api.get(f"/api/v1/projects/{shared}", headers=vendor_b.headers).status_code == 404
     assert api.get(f"/api/v1/projects/{shared}/next", headers=vendor_b.headers).status_code == 404
 
@@ -120,8 +132,11 @@ def test_error_shape_for_unknown_routes_methods_and_bodies(hub: Assay, api: Test
     for response in (
         api.get("/api/v1/nothing-here", headers=member.headers),
         api.delete("/api/v1/projects", headers=member.headers),
-        api.post("/api/v1/projects", content=b"{not json", headers={**member.headers,
-                                                                    "Content-Type": "application/json"}),
+        api.post(
+            "/api/v1/projects",
+            content=b"{not json",
+            headers={**member.headers, "Content-Type": "application/json"},
+        ),
         api.post("/api/v1/projects", json={"schema": TEXT_SCHEMA}, headers=member.headers),
         api.get("/api/v1/projects/abc", headers=member.headers),
     ):

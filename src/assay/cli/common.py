@@ -21,11 +21,14 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (SQLite). Env: ASSAY_DATA_DIR.", show_default=False)
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (SQLite). Env: ASSAY_DATA_DIR.", show_default=False),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="Database URL (PostgreSQL). Env: ASSAY_DATABASE_URL.", show_default=False),
+    typer.Option(
+        "--database-url", help="Database URL (PostgreSQL). Env: ASSAY_DATABASE_URL.", show_default=False
+    ),
 ]
 OrgOption = Annotated[
     str | None, typer.Option("--org", help="Organisation slug; may be left out when there is only one.")
@@ -45,7 +48,9 @@ def errors_to_exit() -> Iterator[None]:
     except AssayError as exc:
         err.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
         for e in exc.errors[1:10]:
-            err.print(f"  {e.get('loc', '')}: {e.get('msg', '')}", markup=False, highlight=False, soft_wrap=True)
+            err.print(
+                f"  {e.get('loc', '')}: {e.get('msg', '')}", markup=False, highlight=False, soft_wrap=True
+            )
         raise typer.Exit(1 if exc.status != 422 else 2) from None
 
 
@@ -71,8 +76,15 @@ def operator(hub: Assay, org: str | None) -> Actor:
             org = slugs[0]
         row = people.org_by_slug(conn, slug=org)
     return Actor(
-        user_id=0, email="operator@localhost", name="operator", org_id=int(row.id), org_slug=row.slug,
-        membership_id=0, role=Role.OWNER, workforce_id=None, workforce_name=None,
+        user_id=0,
+        email="operator@localhost",
+        name="operator",
+        org_id=int(row.id),
+        org_slug=row.slug,
+        membership_id=0,
+        role=Role.OWNER,
+        workforce_id=None,
+        workforce_name=None,
     )
 
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, cast
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from assay.cli import common
 from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
@@ -40,8 +47,7 @@ def serve(
     """Run the server (migrates the database first)."""
     from assay.web.server import serve as run_server
 
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url)
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         run_server(hub, host=host, port=port)
 
 
@@ -57,8 +63,7 @@ def demo(
     from assay.demo.seed import seed
     from assay.web.server import serve as run_server
 
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url)
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         hub.config = hub.config.with_generated_secret() if hub.config.secret_key is None else hub.config
         report = seed(hub)
         url = f"http://{host}:{port}"
@@ -72,8 +77,7 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
     """Apply the database migrations."""
     from assay.storage import migrate
 
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url, migrate=False)
+    with errors_to_exit(), open_hub(data_dir, database_url, migrate=False) as hub:
         hub.migrate()
         common.err.print(f"database at revision {migrate.current(hub.db)}", markup=False)
 
@@ -86,8 +90,7 @@ def org_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an organisation."""
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url)
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         org_id = admin.create_org(hub, slug=slug, name=name)
         common.err.print(f"created organisation {slug} (id {org_id})", markup=False)
 
@@ -100,7 +103,9 @@ def user_create(
     workforce: Annotated[
         str | None, typer.Option("--workforce", help="Workforce name; created (in-house) if new.")
     ] = None,
-    vendor: Annotated[bool, typer.Option("--vendor", help="A new workforce is a vendor, not in-house.")] = False,
+    vendor: Annotated[
+        bool, typer.Option("--vendor", help="A new workforce is a vendor, not in-house.")
+    ] = False,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -111,12 +116,20 @@ def user_create(
     """Create a user (or update their membership) in an organisation."""
     with errors_to_exit():
         password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-        hub = open_hub(data_dir, database_url)
-        created = admin.create_user(
-            hub, org=org, email=email, role=role, name=name, workforce=workforce,
-            workforce_kind="vendor" if vendor else "in_house", password=password,
-        )
-        common.err.print(f"{email} is a {role} of {org} (membership {created.membership_id})", markup=False)
+        with open_hub(data_dir, database_url) as hub:
+            created = admin.create_user(
+                hub,
+                org=org,
+                email=email,
+                role=role,
+                name=name,
+                workforce=workforce,
+                workforce_kind="vendor" if vendor else "in_house",
+                password=password,
+            )
+            common.err.print(
+                f"{email} is a {role} of {org} (membership {created.membership_id})", markup=False
+            )
 
 
 @token_app.command("create")
@@ -128,8 +141,7 @@ def token_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print a new API token, alone on stdout (it is stored hashed and never shown again)."""
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url)
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         typer.echo(admin.create_token(hub, org=org, email=email, name=name))
 
 
@@ -159,7 +171,8 @@ def import_(
     project: Annotated[str, typer.Argument(help="Project id or name.")],
     file: Annotated[Path, typer.Argument(help="Items: JSONL, JSON array, CSV or Parquet.", exists=False)],
     format: Annotated[
-        str | None, typer.Option("--format", help="jsonl, json, csv or parquet (default: from the file name).")
+        str | None,
+        typer.Option("--format", help="jsonl, json, csv or parquet (default: from the file name)."),
     ] = None,
     on_duplicate: Annotated[
         str, typer.Option("--on-duplicate", help="error (default) or skip items whose external_id exists.")
@@ -174,24 +187,35 @@ def import_(
     with errors_to_exit():
         if not file.is_file():
             common.fail(f"{file}: no such file")
-        hub = open_hub(data_dir, database_url)
-        actor = common.operator(hub, org)
-        proj = common.project_ref(hub, actor, project)
-        fmt = format or detect_format(filename=file.name, content_type=None)
-        size = file.stat().st_size
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn())
-        with Progress(*columns, console=common.err, transient=True) as bar, file.open("rb") as raw:
-            task = bar.add_task(f"importing {file.name}", total=size)
-            source = _Counting(raw, lambda n: bar.advance(task, n))
-            result = ingest.import_items(
-                hub, actor, proj, source=source, fmt=fmt, name=file.name,  # type: ignore[arg-type]
-                on_duplicate=on_duplicate,
+        with open_hub(data_dir, database_url) as hub:
+            actor = common.operator(hub, org)
+            proj = common.project_ref(hub, actor, project)
+            fmt = format or detect_format(filename=file.name, content_type=None)
+            size = file.stat().st_size
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
             )
-        skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
-        common.err.print(
-            f"imported {result.imported} items ({result.gold} gold) into {proj.name}{skipped}", markup=False
-        )
+            with Progress(*columns, console=common.err, transient=True) as bar, file.open("rb") as raw:
+                task = bar.add_task(f"importing {file.name}", total=size)
+                source = _Counting(raw, lambda n: bar.advance(task, n))
+                result = ingest.import_items(
+                    hub,
+                    actor,
+                    proj,
+                    source=cast(BinaryIO, source),
+                    fmt=fmt,
+                    name=file.name,
+                    on_duplicate=on_duplicate,
+                )
+            skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
+            common.err.print(
+                f"imported {result.imported} items ({result.gold} gold) into {proj.name}{skipped}",
+                markup=False,
+            )
 
 
 @app.command("export")
@@ -204,8 +228,7 @@ def export_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
-    with errors_to_exit():
-        hub = open_hub(data_dir, database_url)
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
         chunks = export.stream(hub, actor, proj, fmt=format)

@@ -6,7 +6,9 @@ Seeding is repeatable: an existing demo keeps its projects and answers, and gets
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from typing import BinaryIO, cast
 
 from assay.app import Assay
 from assay.demo import content
@@ -42,10 +44,8 @@ class DemoReport:
 
 def seed(hub: Assay) -> DemoReport:
     report = DemoReport()
-    try:
+    with contextlib.suppress(Conflict):  # an existing demo is reused
         admin.create_org(hub, slug=ORG, name=content.DEMO_ORG_NAME)
-    except Conflict:
-        pass
     for person in content.DEMO_PEOPLE:
         password = new_password()
         admin.create_user(
@@ -62,8 +62,15 @@ def seed(hub: Assay) -> DemoReport:
     with hub.db.read() as conn:
         org = people.org_by_slug(conn, slug=ORG)
     owner = Actor(
-        user_id=0, email="operator@localhost", name="operator", org_id=int(org.id), org_slug=ORG,
-        membership_id=0, role=Role.OWNER, workforce_id=None, workforce_name=None,
+        user_id=0,
+        email="operator@localhost",
+        name="operator",
+        org_id=int(org.id),
+        org_slug=ORG,
+        membership_id=0,
+        role=Role.OWNER,
+        workforce_id=None,
+        workforce_name=None,
     )
     for name in content.DEMO_PROJECTS:
         spec = content.load_project(name)
@@ -74,17 +81,29 @@ def seed(hub: Assay) -> DemoReport:
             imported = 0
         except NotFound:
             project = project_flows.create(
-                hub, owner, name=spec["name"], schema=spec["schema"], settings=spec.get("settings"),
+                hub,
+                owner,
+                name=spec["name"],
+                schema=spec["schema"],
+                settings=spec.get("settings"),
                 description=spec.get("description", ""),
             )
             with content.items_path(name).open("rb") as fh:
                 result = ingest.import_items(
-                    hub, owner, project, source=fh, fmt="jsonl", name=f"{name}.jsonl", on_duplicate="skip"
+                    hub,
+                    owner,
+                    project,
+                    source=cast(BinaryIO, fh),
+                    fmt="jsonl",
+                    name=f"{name}.jsonl",
+                    on_duplicate="skip",
                 )
             imported = result.imported
         report.projects.append((project.id, project.name, imported))
     by_role = {p.role: p.email for p in reversed(content.DEMO_PEOPLE)}
     for role in ("manager", "annotator"):
         if role in by_role:
-            report.tokens.append((by_role[role], admin.create_token(hub, org=ORG, email=by_role[role], name="demo")))
+            report.tokens.append(
+                (by_role[role], admin.create_token(hub, org=ORG, email=by_role[role], name="demo"))
+            )
     return report

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from assay.storage.tables import annotations, reviews, users, workforces
+from assay.storage.tables import annotations as annotations_t
+from assay.storage.tables import reviews, users, workforces
 
 
 def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
@@ -17,7 +18,7 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
         return []
     latest_review = (
         sa.select(reviews.c.verdict)
-        .where(reviews.c.annotation_id == annotations.c.id)
+        .where(reviews.c.annotation_id == annotations_t.c.id)
         .order_by(reviews.c.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -25,19 +26,19 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
     return list(
         conn.execute(
             sa.select(
-                annotations.c.id,
-                annotations.c.item_id,
-                annotations.c.assignment_id,
-                annotations.c.answers,
-                annotations.c.duration_ms,
-                annotations.c.created_at,
+                annotations_t.c.id,
+                annotations_t.c.item_id,
+                annotations_t.c.assignment_id,
+                annotations_t.c.answers,
+                annotations_t.c.duration_ms,
+                annotations_t.c.created_at,
                 users.c.email.label("annotator"),
                 workforces.c.name.label("workforce"),
                 latest_review.label("review"),
             )
-            .join(users, users.c.id == annotations.c.user_id)
-            .outerjoin(workforces, workforces.c.id == annotations.c.workforce_id)
-            .where(annotations.c.org_id == org_id, annotations.c.item_id.in_(list(item_ids)))
-            .order_by(annotations.c.item_id, annotations.c.id)
+            .join(users, users.c.id == annotations_t.c.user_id)
+            .outerjoin(workforces, workforces.c.id == annotations_t.c.workforce_id)
+            .where(annotations_t.c.org_id == org_id, annotations_t.c.item_id.in_(list(item_ids)))
+            .order_by(annotations_t.c.item_id, annotations_t.c.id)
         )
     )

@@ -88,7 +88,9 @@ class Database:
             )
             self.read_engine = self.write_engine = engine
         else:
-            raise Invalid(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL (postgresql+psycopg://…)")
+            raise Invalid(
+                f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL (postgresql+psycopg://…)"
+            )
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from assay.storage.tables import annotations, assignments, items
+from assay.storage.tables import annotations as annotations_t
+from assay.storage.tables import assignments, items
 
 
 def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
@@ -63,11 +64,13 @@ def held_leases(conn: Connection, *, project_id: int, user_id: int, at: datetime
     )
 
 
-def candidates(conn: Connection, *, project_id: int, user_id: int, gold: bool, limit: int) -> list[int]:
-    """Open items this user never had, best first (priority, then import order)."""
+def candidates(
+    conn: Connection, *, project_id: int, user_id: int, gold: bool, limit: int
+) -> list[tuple[int, int]]:
+    """(id, priority) of open items this user never had, best first (priority, then import order)."""
     seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
     rows = conn.execute(
-        sa.select(items.c.id)
+        sa.select(items.c.id, items.c.priority)
         .where(
             items.c.project_id == project_id,
             items.c.is_gold.is_(gold),
@@ -77,7 +80,7 @@ def candidates(conn: Connection, *, project_id: int, user_id: int, gold: bool, l
         .order_by(items.c.priority.desc(), items.c.id)
         .limit(limit)
     )
-    return [int(r.id) for r in rows]
+    return [(int(r.id), int(r.priority)) for r in rows]
 
 
 def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
@@ -95,12 +98,9 @@ def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
 
 def insert_assignment(conn: Connection, *, values: dict[str, Any]) -> int | None:
     """Insert a lease; None if this user already has a row for the item (a racing request won)."""
-    dialect = conn.dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(assignments)
-    else:
-        stmt = sqlite.insert(assignments)
+    stmt: Any = (
+        postgresql.insert(assignments) if conn.dialect.name == "postgresql" else sqlite.insert(assignments)
+    )
     stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=["item_id", "user_id"])
     row = conn.execute(stmt.returning(assignments.c.id)).first()
     return None if row is None else int(row.id)
@@ -131,15 +131,19 @@ def set_status(conn: Connection, *, assignment_id: int, status: str, at: datetim
 
 def annotation_by_key(conn: Connection, *, user_id: int, key: str) -> sa.Row[Any] | None:
     return conn.execute(
-        sa.select(annotations).where(annotations.c.user_id == user_id, annotations.c.idempotency_key == key)
+        sa.select(annotations_t).where(
+            annotations_t.c.user_id == user_id, annotations_t.c.idempotency_key == key
+        )
     ).first()
 
 
 def annotation_for_assignment(conn: Connection, *, assignment_id: int) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(annotations).where(annotations.c.assignment_id == assignment_id)).first()
+    return conn.execute(
+        sa.select(annotations_t).where(annotations_t.c.assignment_id == assignment_id)
+    ).first()
 
 
 def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
-    row = conn.execute(annotations.insert().values(**values).returning(annotations.c.id)).one()
+    row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
     conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
     return int(row.id)

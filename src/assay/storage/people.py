@@ -78,7 +78,9 @@ def ensure_workforce(conn: Connection, *, org_id: int, name: str, kind: str = "i
 
 
 def list_workforces(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
-    return list(conn.execute(sa.select(workforces).where(workforces.c.org_id == org_id).order_by(workforces.c.id)))
+    return list(
+        conn.execute(sa.select(workforces).where(workforces.c.org_id == org_id).order_by(workforces.c.id))
+    )
 
 
 def upsert_membership(
@@ -102,7 +104,7 @@ def upsert_membership(
     return int(row.id)
 
 
-def membership_of(conn: Connection, *, org_id: int, email: str) -> sa.Row[Any]:
+def membership_of(conn: Connection, *, org_id: int, email: str) -> Any:
     row = conn.execute(
         sa.select(memberships.c.id, memberships.c.user_id, memberships.c.active)
         .join(users, users.c.id == memberships.c.user_id)
@@ -122,7 +124,9 @@ def set_membership_active(conn: Connection, *, org_id: int, membership_id: int, 
 
 
 def grant_skill(conn: Connection, *, org_id: int, membership_id: int, skill: str, source: str) -> None:
-    row = conn.execute(sa.select(skills.c.id).where(skills.c.org_id == org_id, skills.c.name == skill)).first()
+    row = conn.execute(
+        sa.select(skills.c.id).where(skills.c.org_id == org_id, skills.c.name == skill)
+    ).first()
     skill_id = (
         int(row.id)
         if row

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection
 
 from assay.errors import Conflict, NotFound
 from assay.storage.people import now
-from assay.storage.tables import annotations, items, projects
+from assay.storage.tables import annotations as annotations_t
+from assay.storage.tables import items, projects
 
 
 def insert_project(
@@ -44,9 +45,7 @@ def insert_project(
     return int(row.id)
 
 
-def update_project(
-    conn: Connection, *, org_id: int, project_id: int, values: dict[str, Any]
-) -> None:
+def update_project(conn: Connection, *, org_id: int, project_id: int, values: dict[str, Any]) -> None:
     conn.execute(
         projects.update().where(projects.c.org_id == org_id, projects.c.id == project_id).values(**values)
     )
@@ -93,7 +92,9 @@ def existing_external_ids(conn: Connection, *, project_id: int, external_ids: Se
     for start in range(0, len(external_ids), 500):
         chunk = external_ids[start : start + 500]
         rows = conn.execute(
-            sa.select(items.c.external_id).where(items.c.project_id == project_id, items.c.external_id.in_(chunk))
+            sa.select(items.c.external_id).where(
+                items.c.project_id == project_id, items.c.external_id.in_(chunk)
+            )
         )
         found.update(r.external_id for r in rows)
     return found
@@ -132,7 +133,7 @@ def answered_count(conn: Connection, *, org_id: int, project_id: int) -> int:
     return int(
         conn.execute(
             sa.select(sa.func.count())
-            .select_from(annotations)
-            .where(annotations.c.org_id == org_id, annotations.c.project_id == project_id)
+            .select_from(annotations_t)
+            .where(annotations_t.c.org_id == org_id, annotations_t.c.project_id == project_id)
         ).scalar_one()
     )

@@ -4,7 +4,7 @@ Ids are integers: they make bulk imports fast on both backends and are never a s
 checks the organisation anyway, and a foreign id answers 404 exactly like a missing one).
 """
 
-from __future__ import annotations
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -22,7 +22,26 @@ metadata = sa.MetaData(
 # JSON everywhere, JSONB on PostgreSQL (queryable by users' own tools).
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite needs INTEGER for rowid aliasing
-Time = sa.DateTime(timezone=True)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps are UTC and come back timezone-aware on every backend (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime stored; use datetime.now(UTC)")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Time = UtcDateTime()
 
 
 def _id() -> sa.Column[int]:
@@ -149,7 +168,9 @@ items = sa.Table(
     sa.UniqueConstraint("project_id", "external_id"),
     sa.CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
 )
-sa.Index("ix_items_next", items.c.project_id, items.c.is_gold, items.c.open, items.c.priority.desc(), items.c.id)
+sa.Index(
+    "ix_items_next", items.c.project_id, items.c.is_gold, items.c.open, items.c.priority.desc(), items.c.id
+)
 
 assignments = sa.Table(
     "assignments",

@@ -28,7 +28,8 @@ async def current_actor(request: Request, hub: HubDep) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
-    action = f"{request.method} {request.scope.get('route').path if request.scope.get('route') else request.url.path}"
+    route = request.scope.get("route")
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
     return await run_in_threadpool(
         access.authenticate, hub, token=bearer, ip=client_ip(request), action=action
     )

@@ -59,16 +59,26 @@ def _fields(actor: Actor) -> dict[str, Any]:
     return {name: getattr(actor, name) for name in actor.__slots__}
 
 
-def require(hub: Assay, actor: Actor, role: Role, *, action: str, object_type: str | None = None,
-            object_id: str | int | None = None) -> None:
+def require(
+    hub: Assay,
+    actor: Actor,
+    role: Role,
+    *,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+) -> None:
     """403 (audited) unless the actor has at least ``role`` in their organisation."""
     if not actor.at_least(role):
-        audit_denial(hub, actor=actor, action=action, status=403, object_type=object_type, object_id=object_id)
+        audit_denial(
+            hub, actor=actor, action=action, status=403, object_type=object_type, object_id=object_id
+        )
         raise Forbidden(f"this needs the {role.label} role or above; you are {actor.role.label}")
 
 
-def not_found(hub: Assay, actor: Actor, error: NotFound, *, action: str, object_type: str,
-              object_id: str | int) -> NotFound:
+def not_found(
+    hub: Assay, actor: Actor, error: NotFound, *, action: str, object_type: str, object_id: str | int
+) -> NotFound:
     """Audit a lookup that found nothing the actor may see; return the error to raise."""
     audit_denial(hub, actor=actor, action=action, status=404, object_type=object_type, object_id=object_id)
     return error

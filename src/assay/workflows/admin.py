@@ -61,8 +61,12 @@ def create_user(
         org_row = people.org_by_slug(conn, slug=org)
         workforce_id = None
         if workforce:
-            workforce_id = people.ensure_workforce(conn, org_id=org_row.id, name=workforce, kind=workforce_kind)
-        user_id = people.upsert_user(conn, email=email, name=name or email.split("@")[0], password_hash=pw_hash)
+            workforce_id = people.ensure_workforce(
+                conn, org_id=org_row.id, name=workforce, kind=workforce_kind
+            )
+        user_id = people.upsert_user(
+            conn, email=email, name=name or email.split("@")[0], password_hash=pw_hash
+        )
         membership_id = people.upsert_membership(
             conn, org_id=org_row.id, user_id=user_id, role=parsed_role, workforce_id=workforce_id
         )

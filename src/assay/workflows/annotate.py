@@ -67,35 +67,58 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
     settings = project.settings
     missing = set(settings.required_skills) - actor.skills
     if missing:
-        access.audit_denial(hub, actor=actor, action="assignment.next", status=403,
-                            object_type="project", object_id=project.id)
+        access.audit_denial(
+            hub,
+            actor=actor,
+            action="assignment.next",
+            status=403,
+            object_type="project",
+            object_id=project.id,
+        )
         raise Forbidden(f"this project requires the skills: {', '.join(sorted(missing))}")
     at = now()
     expires = at + timedelta(seconds=settings.lease_seconds)
     # Gold is mixed in at the project's rate; the draw is random so that its position tells nothing.
-    want_gold = settings.gold_rate > 0 and random.random() < settings.gold_rate
+    want_gold = settings.gold_rate > 0 and hub.rng.random() < settings.gold_rate
     # Fan concurrent annotators out over the candidate window instead of all fighting for the first row.
-    offset = random.randrange(CANDIDATES)
+    offset = hub.rng.randrange(CANDIDATES)
     with hub.db.write() as conn:
         leases.expire_leases(conn, project_id=project.id, at=at)
         held = leases.held_leases(conn, project_id=project.id, user_id=actor.user_id, at=at)
         if len(held) >= settings.max_leases:
             row = held[0]
             item = store.get_item(conn, org_id=actor.org_id, item_id=row.item_id)
-            return Lease(int(row.id), int(row.item_id), item.data, row.display_order, row.expires_at,
-                         _questions(project))
-        for gold in ((True, False) if want_gold else (False, True)):
-            if gold and settings.gold_rate == 0:
-                continue
-            ids = leases.candidates(conn, project_id=project.id, user_id=actor.user_id, gold=gold, limit=CANDIDATES)
-            if ids:
-                k = offset % len(ids)
-                ids = ids[k:] + ids[:k]
+            return Lease(
+                int(row.id),
+                int(row.item_id),
+                item.data,
+                row.display_order,
+                row.expires_at,
+                _questions(project),
+            )
+        normal = leases.candidates(
+            conn, project_id=project.id, user_id=actor.user_id, gold=False, limit=CANDIDATES
+        )
+        pools: list[tuple[bool, list[int]]] = []
+        # Gold is only mixed in while real work remains: once the work is done, more gold costs
+        # annotators' time and measures nothing new.
+        if want_gold and normal:
+            gold = leases.candidates(
+                conn, project_id=project.id, user_id=actor.user_id, gold=True, limit=CANDIDATES
+            )
+            pools.append((True, [item_id for item_id, _ in gold]))
+        if normal:
+            ids = [item_id for item_id, _ in normal]
+            # Rotate within the top priority only, so that priority order is kept exactly.
+            top = sum(1 for _, priority in normal if priority == normal[0][1])
+            k = offset % top
+            pools.append((False, ids[k:top] + ids[:k] + ids[top:]))
+        for is_gold, ids in pools:
             for item_id in ids:
-                if not gold and not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
+                if not is_gold and not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
                     continue
                 item = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
-                order = _display_order(project, item.data, seed=hash((item_id, actor.user_id, at.timestamp())))
+                order = _display_order(project, item.data, seed=hub.rng.getrandbits(64))
                 assignment_id = leases.insert_assignment(
                     conn,
                     values={
@@ -111,12 +134,10 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                     },
                 )
                 if assignment_id is None:  # this user's other request took it a moment ago
-                    if not gold:
+                    if not is_gold:
                         leases.release(conn, item_id=item_id)
                     continue
                 return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
-            if not want_gold:
-                break  # a normal draw falls back to gold only when gold is due
     return None
 
 
@@ -141,8 +162,14 @@ def _lookup_assignment(hub: Assay, actor: Actor, assignment_id: int, action: str
         row = leases.get_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
     if row is None or row.user_id != actor.user_id:
         # Someone else's lease is as invisible as a missing one.
-        raise access.not_found(hub, actor, NotFound(f"assignment {assignment_id} does not exist"),
-                               action=action, object_type="assignment", object_id=assignment_id)
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"assignment {assignment_id} does not exist"),
+            action=action,
+            object_type="assignment",
+            object_id=assignment_id,
+        )
     return row
 
 
@@ -162,14 +189,18 @@ def submit(
     if duration_ms is not None and (
         isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not 0 <= duration_ms < 2**31
     ):
-        raise Invalid(f"duration_ms: {duration_ms!r} must be a non-negative integer of milliseconds",
-                      errors=[{"loc": "duration_ms", "msg": "must be a non-negative integer"}])
+        raise Invalid(
+            f"duration_ms: {duration_ms!r} must be a non-negative integer of milliseconds",
+            errors=[{"loc": "duration_ms", "msg": "must be a non-negative integer"}],
+        )
     request_hash = _request_hash(answers, duration_ms)
 
     def replay(existing: Any) -> tuple[dict[str, Any], bool]:
         if existing.assignment_id != assignment_id or existing.request_hash != request_hash:
-            raise Invalid("this Idempotency-Key was already used with a different request; use a new key",
-                          errors=[{"loc": "Idempotency-Key", "msg": "reused with a different body"}])
+            raise Invalid(
+                "this Idempotency-Key was already used with a different request; use a new key",
+                errors=[{"loc": "Idempotency-Key", "msg": "reused with a different body"}],
+            )
         return _annotation_public(existing), False
 
     if idempotency_key is not None:
@@ -201,7 +232,9 @@ def submit(
             if not item.is_gold and not leases.claim(conn, item_id=item.id, overlap=project.settings.overlap):
                 raise Conflict(f"assignment {assignment_id} expired and the item has all its answers")
             leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="expired")
-        elif not leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="leased"):
+        elif not leases.set_status(
+            conn, assignment_id=assignment_id, status="submitted", at=at, expect="leased"
+        ):
             raise Conflict(f"assignment {assignment_id} changed while submitting; retry")
         annotation_id = leases.insert_annotation(
             conn,
@@ -242,6 +275,8 @@ def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
         if current.status == "skipped":
             return
         if current.status != "leased":
-            raise Conflict(f"assignment {assignment_id} is {current.status}; only a live lease can be skipped")
+            raise Conflict(
+                f"assignment {assignment_id} is {current.status}; only a live lease can be skipped"
+            )
         if leases.set_status(conn, assignment_id=assignment_id, status="skipped", at=at, expect="leased"):
             leases.release(conn, item_id=int(current.item_id))

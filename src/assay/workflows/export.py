@@ -10,10 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from assay import formats
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import Invalid
-from assay import formats
 from assay.storage import answers as answer_store
 from assay.storage import projects as store
 from assay.workflows import access
@@ -36,10 +36,14 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
     after = 0
     while True:
         with hub.db.read() as conn:
-            rows = store.item_ids_page(conn, org_id=actor.org_id, project_id=project.id, after=after, limit=page)
+            rows = store.item_ids_page(
+                conn, org_id=actor.org_id, project_id=project.id, after=after, limit=page
+            )
             if not rows:
                 return
-            anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[r.id for r in rows])
+            anns = answer_store.annotations_for_items(
+                conn, org_id=actor.org_id, item_ids=[r.id for r in rows]
+            )
         by_item: dict[int, list[Any]] = defaultdict(list)
         for a in anns:
             by_item[int(a.item_id)].append(a)
@@ -79,10 +83,14 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
 
 def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[bytes]:
     """Check access and the format up front (so errors come before any byte), then stream."""
-    access.require(hub, actor, Role.MANAGER, action="project.export", object_type="project", object_id=project.id)
+    access.require(
+        hub, actor, Role.MANAGER, action="project.export", object_type="project", object_id=project.id
+    )
     if fmt not in FORMATS:
-        raise Invalid(f"format={fmt!r} is not an export format; choose one of {', '.join(FORMATS)}",
-                      errors=[{"loc": "format", "msg": "unknown format", "value": fmt}])
+        raise Invalid(
+            f"format={fmt!r} is not an export format; choose one of {', '.join(FORMATS)}",
+            errors=[{"loc": "format", "msg": "unknown format", "value": fmt}],
+        )
     schema = project.schema
     recs = records(hub, actor, project)
     data_fields = [i.name for i in schema.inputs]
@@ -126,7 +134,9 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
         try:
             row = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
         except NotFound as exc:
-            raise access.not_found(hub, actor, exc, action="item.read", object_type="item", object_id=item_id) from None
+            raise access.not_found(
+                hub, actor, exc, action="item.read", object_type="item", object_id=item_id
+            ) from None
     try:
         project = project_flows.get(hub, actor, int(row.project_id), action="item.read")
     except NotFound:

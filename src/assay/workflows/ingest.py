@@ -55,7 +55,9 @@ def import_items(
     on_duplicate: str = "error",
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    access.require(hub, actor, Role.MANAGER, action="items.import", object_type="project", object_id=project.id)
+    access.require(
+        hub, actor, Role.MANAGER, action="items.import", object_type="project", object_id=project.id
+    )
     if on_duplicate not in ON_DUPLICATE:
         raise Invalid(f"on_duplicate={on_duplicate!r}: choose one of {', '.join(ON_DUPLICATE)}")
     checker = ItemChecker(project.schema)
@@ -81,7 +83,9 @@ def import_items(
                                     f"{unit} {row['_pos']}: external_id",
                                     f"external_id {row['external_id']!r} is already in the project "
                                     "(import with on_duplicate=skip to skip such items)",
-                                    line=row["_pos"], field="external_id", value=row["external_id"],
+                                    line=row["_pos"],
+                                    field="external_id",
+                                    value=row["external_id"],
                                 )
                             )
                     batch.clear()
@@ -118,7 +122,9 @@ def import_items(
                         detail(
                             f"{unit} {pos}: external_id",
                             f"external_id {ext!r} repeats {unit} {first}",
-                            line=pos, field="external_id", value=ext,
+                            line=pos,
+                            field="external_id",
+                            value=ext,
                         )
                     )
                     if len(errors) >= limit:

@@ -62,9 +62,13 @@ def create(
 ) -> Project:
     access.require(hub, actor, Role.MANAGER, action="project.create", object_type="project")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid("name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}])
+        raise Invalid(
+            "name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}]
+        )
     if not isinstance(description, str):
-        raise Invalid("description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}])
+        raise Invalid(
+            "description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}]
+        )
     parsed_schema = parse_schema(schema)
     parsed_settings = parse_settings(settings or {})
     with hub.db.write() as conn:
@@ -75,7 +79,7 @@ def create(
             description=description,
             schema=parsed_schema.model_dump(mode="json", exclude_none=True),
             settings=parsed_settings.model_dump(mode="json"),
-            created_by=actor.user_id,
+            created_by=actor.user_id or None,  # the console operator is nobody in particular
         )
         row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
     return _from_row(row)
@@ -87,11 +91,17 @@ def get(hub: Assay, actor: Actor, project_id: int, *, action: str = "project.rea
         try:
             row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
         except NotFound as exc:
-            raise access.not_found(hub, actor, exc, action=action, object_type="project", object_id=project_id) from None
+            raise access.not_found(
+                hub, actor, exc, action=action, object_type="project", object_id=project_id
+            ) from None
     if not access.can_see_project(actor, row.settings):
         raise access.not_found(
-            hub, actor, NotFound(f"project {project_id} does not exist"),
-            action=action, object_type="project", object_id=project_id,
+            hub,
+            actor,
+            NotFound(f"project {project_id} does not exist"),
+            action=action,
+            object_type="project",
+            object_id=project_id,
         )
     return _from_row(row)
 

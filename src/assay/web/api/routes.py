@@ -24,7 +24,9 @@ class ProjectCreate(BaseModel):
 
     name: str = Field(description="Unique within the organisation.")
     project_schema: dict[str, Any] = Field(alias="schema", description="Inputs and questions (DESIGN §3).")
-    settings: dict[str, Any] | None = Field(default=None, description="Overlap, gold rate, lease, workforces…")
+    settings: dict[str, Any] | None = Field(
+        default=None, description="Overlap, gold rate, lease, workforces…"
+    )
     description: str = ""
 
 
@@ -70,8 +72,12 @@ async def import_items(
     request: Request,
     hub: HubDep,
     actor: ActorDep,
-    format: Annotated[str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")] = None,
-    on_duplicate: Annotated[str, Query(description="error (default) or skip items whose external_id exists")] = "error",
+    format: Annotated[
+        str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")
+    ] = None,
+    on_duplicate: Annotated[
+        str, Query(description="error (default) or skip items whose external_id exists")
+    ] = "error",
 ) -> dict[str, Any]:
     """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")

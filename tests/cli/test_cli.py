@@ -1,0 +1,143 @@
+"""The command line, in-process with Typer's runner, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from assay.cli.main import app
+from tests.factories import text_items
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"ASSAY_DATABASE_URL": db_url, "ASSAY_DATA_DIR": str(tmp_path)}
+
+
+def _run(env: dict[str, str], *args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env, input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_the_design_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in (
+        "serve",
+        "demo",
+        "db",
+        "org",
+        "user",
+        "token",
+        "import",
+        "export",
+        "aggregate",
+        "agreement",
+    ):
+        assert command in result.stdout
+
+
+def test_org_user_token_import_export_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from assay.app import Assay
+    from assay.security import hash_token
+    from assay.settings import Config
+    from assay.storage import people
+    from assay.workflows import projects as project_flows
+
+    assert _run(cli_env, "db", "upgrade")[0] == 0
+    assert _run(cli_env, "org", "create", "acme", "--name", "Acme Lab")[0] == 0
+    code, _, err = _run(cli_env, "org", "create", "acme")
+    assert code != 0 and "already exists" in err
+    code, _, err = _run(
+        cli_env,
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--email",
+        "Lead@Acme.test",
+        "--role",
+        "manager",
+        "--password-stdin",
+        input="correct horse battery\n",
+    )
+    assert code == 0, err
+    code, _, err = _run(
+        cli_env,
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "--email",
+        "ann@acme.test",
+        "--role",
+        "annotator",
+        "--workforce",
+        "Vendor A",
+        "--vendor",
+    )
+    assert code == 0, err
+    code, out, _ = _run(cli_env, "token", "create", "--org", "acme", "--email", "lead@acme.test")
+    assert code == 0 and out.startswith("assay_") and len(out.strip().splitlines()) == 1
+    token = out.strip()
+
+    hub = Assay(Config.from_env({"ASSAY_DATABASE_URL": cli_env["ASSAY_DATABASE_URL"]}))
+    with hub.db.read() as conn:
+        manager = people.actor_for_token(conn, token_hash=hash_token(token))
+    assert manager is not None and manager.role.label == "manager" and manager.email == "lead@acme.test"
+    schema = {
+        "inputs": [{"name": "text", "kind": "text"}],
+        "questions": [{"name": "label", "kind": "choice", "options": ["a", "b"]}],
+    }
+    project = project_flows.create(hub, manager, name="triage", schema=schema, settings={"overlap": 1})
+
+    items = tmp_path / "items.jsonl"
+    items.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in text_items(50)))
+    code, _, err = _run(cli_env, "import", "triage", str(items))
+    assert code == 0, err
+    assert "imported 50 items" in err
+
+    bad = tmp_path / "bad.jsonl"
+    lines = [orjson.dumps(i) for i in text_items(10, start=100)]
+    lines[6] = b'{"data": {"text": 5}}'
+    bad.write_bytes(b"\n".join(lines) + b"\n")
+    code, _, err = _run(cli_env, "import", str(project.id), str(bad))
+    assert code == 2 and "line 7" in err and "data.text" in err and "nothing was imported" in err
+
+    out_file = tmp_path / "out.jsonl"
+    code, _, err = _run(cli_env, "export", "triage", "--format", "jsonl", "--out", str(out_file))
+    assert code == 0, err
+    rows = [orjson.loads(line) for line in out_file.read_bytes().splitlines()]
+    assert len(rows) == 50 and rows[0]["external_id"] == "x-0"
+    code, out, _ = _run(cli_env, "export", "triage", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("item_id")
+    hub.close()
+
+
+def test_unknown_project_and_missing_file_are_clear_errors(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert _run(cli_env, "org", "create", "acme")[0] == 0
+    code, _, err = _run(cli_env, "import", "nope", str(tmp_path / "missing.jsonl"))
+    assert code != 0 and "no such file" in err
+    (tmp_path / "x.jsonl").write_text("{}\n")
+    code, _, err = _run(cli_env, "import", "nope", str(tmp_path / "x.jsonl"))
+    assert code != 0 and "project 'nope' does not exist" in err
+
+
+def test_bad_role_is_refused(cli_env: dict[str, str]) -> None:
+    assert _run(cli_env, "org", "create", "acme")[0] == 0
+    code, _, err = _run(cli_env, "user", "create", "--org", "acme", "--email", "a@b.c", "--role", "boss")
+    assert code != 0 and "unknown role 'boss'" in err
+
+
+def test_demo_seeds_three_projects(cli_env: dict[str, str]) -> None:
+    code, out, err = _run(cli_env, "demo", "--no-serve")
+    assert code == 0, err
+    assert "owner@demo.assay.local" in out
+    assert out.count("items imported") == 3
+    code, out, _ = _run(cli_env, "demo", "--no-serve")  # a second run keeps the data, new passwords
+    assert code == 0 and "items imported" not in out
