@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import reviews, users, workforces
+from assay.storage.tables import items, reviews, users, workforces
 
 
 def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
@@ -40,5 +40,37 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
             .outerjoin(workforces, workforces.c.id == annotations_t.c.workforce_id)
             .where(annotations_t.c.org_id == org_id, annotations_t.c.item_id.in_(list(item_ids)))
             .order_by(annotations_t.c.item_id, annotations_t.c.id)
+        )
+    )
+
+
+def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[sa.Row[Any]]:
+    """Every annotation of a project with its item's gold, annotator and workforce (for quality)."""
+    return list(
+        conn.execute(
+            sa.select(
+                annotations_t.c.item_id,
+                annotations_t.c.answers,
+                annotations_t.c.duration_ms,
+                items.c.is_gold,
+                items.c.gold,
+                users.c.email.label("annotator"),
+                workforces.c.name.label("workforce"),
+            )
+            .join(items, items.c.id == annotations_t.c.item_id)
+            .join(users, users.c.id == annotations_t.c.user_id)
+            .outerjoin(workforces, workforces.c.id == annotations_t.c.workforce_id)
+            .where(annotations_t.c.org_id == org_id, annotations_t.c.project_id == project_id)
+            .order_by(annotations_t.c.id)
+        )
+    )
+
+
+def workforce_costs(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
+    return list(
+        conn.execute(
+            sa.select(workforces.c.name, workforces.c.cost_per_hour, workforces.c.cost_per_answer).where(
+                workforces.c.org_id == org_id
+            )
         )
     )

@@ -178,3 +178,11 @@ async def export_project(
         media_type=export.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/projects/{project_id}/quality", tags=["quality"])
+async def project_quality(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Agreement with 95% intervals, and per-annotator and per-workforce scorecards."""
+    from assay.workflows import quality
+
+    return await run_in_threadpool(quality.project_quality, hub, actor, project_id)
