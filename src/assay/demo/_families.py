@@ -72,7 +72,7 @@ def work_rate(rng: random.Random) -> Case:
     together = a * b / (a + b)
     hours = int(together)
     minutes = round((together - hours) * 60)
-    when = f"{hours} hours" + (f" {minutes} minutes" if minutes else "")
+    when = f"{hours} hour{'s' if hours != 1 else ''}" + (f" {minutes} minutes" if minutes else "")
     prompt = (
         f"{n1} can {task} in {a} hours; {n2} needs {b} hours for the same job. How long does it "
         "take if they work together?"
@@ -81,7 +81,7 @@ def work_rate(rng: random.Random) -> Case:
     good = (
         f"Work with rates per hour: {n1} does 1/{a} of the job, {n2} does 1/{b}.\n\n"
         f"Together: 1/{a} + 1/{b} = {rate} of the job per hour, so the job takes "
-        f"{1 / rate} = {together:.4g} hours.\n\n**About {when}.**"
+        f"1 ÷ {rate} = {together:.4g} hours.\n\n**{'About ' if minutes else ''}{when}.**"
     )
     flawed = (
         f"Take the average of the two times: ({a} + {b}) / 2 = {(a + b) / 2:g} hours. Working "
