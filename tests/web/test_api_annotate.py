@@ -243,3 +243,50 @@ def test_gold_items_are_mixed_in_and_their_answers_never_reach_annotators(
     assert max(gold_answers) == 1  # each gold item at most once per annotator
     assert 2 <= sum(gold_answers) <= 10  # mixed in at about half the leases (seeded draw)
     assert len({b["item"]["id"] for b in leases}) == len(leases)
+
+
+def test_an_annotator_revises_while_the_lease_holds_and_the_original_is_kept(
+    hub: Assay, api: TestClient
+) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project_id = _project(api, manager)
+    _import(api, manager, project_id, text_items(1))
+    annotator = make_member(hub, org)
+    lease = api.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers).json()
+    first = api.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        json={"answers": {"sentiment": "negative"}},
+        headers=annotator.headers,
+    ).json()
+    url = f"/api/v1/annotations/{first['id']}/revise"
+    bad = api.post(url, json={"answers": {"sentiment": "angry"}}, headers=annotator.headers)
+    assert bad.status_code == 422 and "angry" in bad.json()["error"]
+    other = make_member(hub, org)
+    assert api.post(url, json={"answers": {"sentiment": "neutral"}}, headers=other.headers).status_code == 404
+    revised = api.post(url, json={"answers": {"sentiment": "neutral"}}, headers=annotator.headers)
+    assert revised.status_code == 201, revised.text
+    item = api.get(f"/api/v1/items/{lease['item']['id']}", headers=manager.headers).json()
+    (annotation,) = item["annotations"]
+    assert annotation["answers"] == {"sentiment": "neutral"}
+    assert annotation["original_answers"] == {"sentiment": "negative"}
+    rows = [
+        orjson.loads(x)
+        for x in api.get(
+            f"/api/v1/projects/{project_id}/export", headers=manager.headers
+        ).content.splitlines()
+    ]
+    assert rows[0]["labels"]["sentiment"]["value"] == "neutral"
+    _expire(hub)
+    late = api.post(url, json={"answers": {"sentiment": "positive"}}, headers=annotator.headers)
+    assert late.status_code == 409 and "lease" in late.json()["error"]
+
+
+def _expire(hub: Assay) -> None:
+    from datetime import timedelta
+
+    from assay.storage.people import now
+    from assay.storage.tables import assignments
+
+    with hub.db.write() as conn:
+        conn.execute(assignments.update().values(expires_at=now() - timedelta(seconds=1)))

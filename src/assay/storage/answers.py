@@ -12,6 +12,17 @@ from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import items, reviews, users, workforces
 
 
+def latest_fix() -> Any:
+    """The answers of an annotation's latest ``fix`` review (a correction), if any."""
+    return (
+        sa.select(reviews.c.answers)
+        .where(reviews.c.annotation_id == annotations_t.c.id, reviews.c.verdict == "fix")
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
     """Annotations of the given items, oldest first, with annotator, workforce and latest review."""
     if not item_ids:
@@ -30,6 +41,7 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
                 annotations_t.c.item_id,
                 annotations_t.c.assignment_id,
                 annotations_t.c.answers,
+                latest_fix().label("fixed_answers"),
                 annotations_t.c.duration_ms,
                 annotations_t.c.created_at,
                 users.c.email.label("annotator"),
@@ -44,13 +56,24 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
     )
 
 
+def annotation_of(conn: Connection, *, org_id: int, annotation_id: int) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(annotations_t).where(annotations_t.c.org_id == org_id, annotations_t.c.id == annotation_id)
+    ).first()
+
+
+def insert_review(conn: Connection, *, values: dict[str, Any]) -> int:
+    row = conn.execute(reviews.insert().values(**values).returning(reviews.c.id)).one()
+    return int(row.id)
+
+
 def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[sa.Row[Any]]:
     """Every annotation of a project with its item's gold, annotator and workforce (for quality)."""
     return list(
         conn.execute(
             sa.select(
                 annotations_t.c.item_id,
-                annotations_t.c.answers,
+                sa.func.coalesce(latest_fix(), annotations_t.c.answers).label("answers"),
                 annotations_t.c.duration_ms,
                 items.c.is_gold,
                 items.c.gold,

@@ -14,6 +14,7 @@ from assay.app import Assay
 from assay.domain.people import Actor
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
+from assay.storage import answers as answer_store
 from assay.storage import leases
 from assay.storage import projects as store
 from assay.storage.people import now
@@ -280,3 +281,56 @@ def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
             )
         if leases.set_status(conn, assignment_id=assignment_id, status="skipped", at=at, expect="leased"):
             leases.release(conn, item_id=int(current.item_id))
+
+
+def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dict[str, Any]:
+    """Correct one's own answer while its lease still holds (the UI's undo).
+
+    Annotations are never overwritten: the correction is stored as a ``fix`` review by the
+    annotator, which exports and quality reports then use as the answer of record.
+    """
+    with hub.db.read() as conn:
+        row = answer_store.annotation_of(conn, org_id=actor.org_id, annotation_id=annotation_id)
+        lease = (
+            None
+            if row is None
+            else leases.get_assignment(conn, org_id=actor.org_id, assignment_id=int(row.assignment_id))
+        )
+    if row is None or lease is None or row.user_id != actor.user_id:
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"annotation {annotation_id} does not exist"),
+            action="annotation.revise",
+            object_type="annotation",
+            object_id=annotation_id,
+        )
+    if lease.expires_at <= now():
+        raise Conflict(f"the lease of annotation {annotation_id} has ended; ask a reviewer to fix it")
+    project = project_flows.get(hub, actor, int(row.project_id), action="annotation.revise")
+    with hub.db.read() as conn:
+        item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
+    clean = validate_answers(project.schema, data=item.data, answers=answers)
+    at = now()
+    with hub.db.write() as conn:
+        answer_store.insert_review(
+            conn,
+            values={
+                "org_id": actor.org_id,
+                "annotation_id": annotation_id,
+                "reviewer_id": actor.user_id,
+                "verdict": "fix",
+                "answers": clean,
+                "reason": "revised by the annotator",
+                "created_at": at,
+            },
+        )
+    return {
+        "ok": True,
+        "id": annotation_id,
+        "assignment_id": int(row.assignment_id),
+        "item_id": int(row.item_id),
+        "answers": clean,
+        "original_answers": row.answers,
+        "revised_at": at.isoformat(),
+    }

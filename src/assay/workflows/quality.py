@@ -36,11 +36,8 @@ def _agreement(rows: list[tuple[Any, str, Any]], level: str) -> dict[str, Any] |
     if len({r[0] for r in rows}) < 2 or len({r[1] for r in rows}) < 2:
         return None
     try:
-        result = quality.krippendorff_alpha(
-            quality.Answers.from_rows(rows),
-            level=level,
-            n_boot=BOOTSTRAP,
-            seed=0,  # type: ignore[arg-type]
+        result = quality.agreement(
+            quality.Answers.from_rows(rows), metric="krippendorff", level=level, n_boot=BOOTSTRAP, seed=0
         )
     except ValueError:  # e.g. every pairable item answered once: nothing to agree on
         return None

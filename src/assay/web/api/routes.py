@@ -186,3 +186,15 @@ async def project_quality(project_id: int, hub: HubDep, actor: ActorDep) -> dict
     from assay.workflows import quality
 
     return await run_in_threadpool(quality.project_quality, hub, actor, project_id)
+
+
+class Revision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="the corrected answers (all of them)")
+
+
+@router.post("/annotations/{annotation_id}/revise", status_code=201, tags=["annotate"])
+async def revise(annotation_id: int, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Correct one's own answer while its lease holds (undo); stored as a correction, never an overwrite."""
+    return await run_in_threadpool(annotate.revise, hub, actor, annotation_id, answers=body.answers)
