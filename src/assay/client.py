@@ -149,6 +149,10 @@ class Client:
             )
         )
 
+    def revise(self, annotation_id: int, answers: dict[str, Any]) -> dict[str, Any]:
+        """Correct one's own answer while its lease holds; the original is kept."""
+        return dict(self._json("POST", f"/annotations/{annotation_id}/revise", json={"answers": answers}))
+
     def skip(self, assignment_id: int) -> None:
         self._json("POST", f"/assignments/{assignment_id}/skip")
 
