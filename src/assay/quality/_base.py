@@ -13,18 +13,21 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from assay.quality._types import FloatArray, IntArray
+from assay.quality._types import BoolArray, FloatArray, IntArray
 from assay.quality.answers import Answers
 
 EPS = 1e-10
+#: Posteriors closer than this to a task's best are a tie (row order shifts sums by a few ulps).
+TIE_TOL = 1e-9
 
 
 class Aggregator:
     """Base class: ``fit(answers) -> self``; results in ``labels_``, ``probas_``, ``loss_history_``.
 
     ``labels_[t]`` is the label code chosen for task code ``t`` and ``probas_[t, k]`` the
-    posterior probability of label ``k``.  Ties go to the lowest label code, i.e. the first label in
-    the code book, so results do not depend on row order.
+    posterior probability of label ``k``.  A tie goes to the label given most often over all
+    answers, which does not depend on how labels are named or ordered; only labels given equally
+    often fall back to code-book order (see :func:`choose`).
     """
 
     labels_: IntArray
@@ -44,7 +47,7 @@ class Aggregator:
     def _finish(self, answers: Answers, probas: FloatArray) -> None:
         self.answers_ = answers
         self.probas_ = probas
-        self.labels_ = np.argmax(probas, axis=1).astype(np.intp)
+        self.labels_ = choose(probas, answers)
 
     @property
     def confidence_(self) -> FloatArray:
@@ -62,6 +65,31 @@ class Aggregator:
         tasks = self.answers_.tasks.tolist()
         names = self.answers_.labels[self.labels_].tolist()
         yield from zip(tasks, names, self.confidence_.tolist(), strict=True)
+
+
+def choose(probas: FloatArray, answers: Answers) -> IntArray:
+    """Per task, the label with the highest posterior; ties go to the most frequent label overall.
+
+    Breaking ties by code (``argmax``) would make the result depend on the label names, and for
+    Wawa that leaks into every worker's weight.  A label's total count is the same however labels
+    are named, so it decides; labels given equally often are the one tie no invariant rule can
+    break, and they go to code-book order.
+    """
+    total = np.bincount(answers.label, minlength=answers.n_labels).astype(np.float64)
+    tied = probas >= probas.max(axis=1, keepdims=True) - TIE_TOL
+    # Among the tied labels the most frequent wins; argmax then takes the lowest code.
+    score = np.where(tied, total[None, :], -1.0)
+    out: IntArray = np.argmax(score, axis=1).astype(np.intp)
+    return out
+
+
+def unresolved_ties(probas: FloatArray, answers: Answers) -> BoolArray:
+    """Tasks whose best labels tie and were given equally often: code-book order decided them."""
+    total = np.bincount(answers.label, minlength=answers.n_labels)
+    tied = probas >= probas.max(axis=1, keepdims=True) - TIE_TOL
+    best = np.where(tied, total[None, :], -1).max(axis=1, keepdims=True)
+    out: BoolArray = np.count_nonzero(tied & (total[None, :] == best), axis=1) > 1
+    return out
 
 
 def vote_counts(answers: Answers, weights: FloatArray | None = None) -> FloatArray:

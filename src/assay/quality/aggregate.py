@@ -18,9 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
-from assay.quality._base import Aggregator
+from assay.quality._base import Aggregator, choose
 from assay.quality.answers import Answers
 from assay.quality.dawid_skene import DawidSkene
 from assay.quality.glad import GLAD
@@ -70,5 +68,5 @@ def aggregate(
         known = labels >= 0
         model.probas_[tasks[known]] = 0.0
         model.probas_[tasks[known], labels[known]] = 1.0
-        model.labels_ = np.argmax(model.probas_, axis=1).astype(np.intp)
+        model.labels_ = choose(model.probas_, answers)
     return model

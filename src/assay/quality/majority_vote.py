@@ -15,7 +15,7 @@ class MajorityVote(Aggregator):
     """Each task gets its most frequent label; ``probas_`` are the vote shares.
 
     ``skills_[w]`` is the share of worker ``w``'s answers that agree with the majority.
-    Ties go to the first label in the code book.
+    Ties go to the label given most often overall, then to the first in the code book.
     """
 
     skills_: FloatArray
