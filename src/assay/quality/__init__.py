@@ -31,6 +31,7 @@ from assay.quality.mace import MACE
 from assay.quality.majority_vote import MajorityVote
 from assay.quality.one_coin import OneCoinDawidSkene
 from assay.quality.ordinal import OrdinalAggregator
+from assay.quality.preference import PositionBias, PreferenceAgreement, preference_agreement
 from assay.quality.scorecards import Scorecards, WorkerCard, WorkforceCard, scorecards
 from assay.quality.wawa import Wawa
 
@@ -51,6 +52,8 @@ __all__ = [
     "NoisyBradleyTerry",
     "OneCoinDawidSkene",
     "OrdinalAggregator",
+    "PositionBias",
+    "PreferenceAgreement",
     "Proportion",
     "Scorecards",
     "Wawa",
@@ -66,6 +69,7 @@ __all__ = [
     "krippendorff_alpha",
     "make",
     "percent_agreement",
+    "preference_agreement",
     "proportion",
     "read_gold",
     "scorecards",
