@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,19 +55,32 @@ def pg_schema_url(schema: str) -> str:
 
 
 @pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A fresh, empty PostgreSQL schema; yields its URL."""
+def pg_schemas() -> Iterator[Callable[[], str]]:
+    """A factory of fresh, empty PostgreSQL schemas (URLs); all dropped after the test."""
     require_pg()
-    name = "t_" + uuid.uuid4().hex[:12]
+    made: list[str] = []
+
+    def make() -> str:
+        name = "t_" + uuid.uuid4().hex[:12]
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {name}")
+        made.append(name)
+        return pg_schema_url(name)
+
     admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
     try:
-        yield pg_schema_url(name)
+        yield make
     finally:
         with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
+            for name in made:
+                conn.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def pg_schema(pg_schemas: Callable[[], str]) -> str:
+    """A fresh, empty PostgreSQL schema; its URL."""
+    return pg_schemas()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -82,6 +82,34 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
         common.err.print(f"database at revision {migrate.current(hub.db)}", markup=False)
 
 
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Backup file to write (gzip-compressed JSON lines).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write a consistent backup of the whole database (SQLite or PostgreSQL)."""
+    from assay.storage import backup
+
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        counts = backup.backup_file(hub.db, file)
+        common.err.print(f"wrote {file}: {sum(counts.values())} rows in {len(counts)} tables", markup=False)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `assay db backup`.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Restore a backup into an empty database (either backend); all or nothing."""
+    from assay.storage import backup
+
+    with errors_to_exit(), open_hub(data_dir, database_url, migrate=False) as hub:
+        counts = backup.restore_file(hub.db, file)
+        common.err.print(f"restored {sum(counts.values())} rows from {file}", markup=False)
+
+
 @org_app.command("create")
 def org_create(
     slug: Annotated[str, typer.Argument(help="Short name: lowercase letters, digits, dashes.")],
