@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import assay
 from assay.app import Assay
-from assay.web import errors
+from assay.web import errors, pages, sessions
 from assay.web.api.routes import router as api_router
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -62,7 +66,9 @@ class Guard:
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assay</title></head>
 <body><main><h1>assay</h1><p>The server is running. The JSON API lives under
 <code>/api/v1</code>; its OpenAPI description is at
-<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></main></body></html>"""
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>. The web pages are off until the operator
+sets <code>ASSAY_SECRET_KEY</code> (a long random value, e.g. <code>openssl rand -hex 32</code>) and
+restarts the server.</p></main></body></html>"""
 
 
 def create_app(hub: Assay) -> ASGIApp:
@@ -75,10 +81,15 @@ def create_app(hub: Assay) -> ASGIApp:
     )
     app.state.assay = hub
     errors.install(app)
+    pages.install(app)
     app.include_router(api_router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    async def landing() -> HTMLResponse:
+    async def landing() -> Response:
+        if sessions.pages_enabled(hub):
+            return RedirectResponse("/projects", status_code=303)
         return HTMLResponse(LANDING)
 
     @app.get("/healthz", include_in_schema=False)

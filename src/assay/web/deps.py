@@ -1,4 +1,10 @@
-"""Typed dependencies: the hub and the authenticated actor."""
+"""Typed dependencies: the hub and the authenticated actor.
+
+An actor comes from ``Authorization: Bearer <token>`` or, for the pages' own scripts, from the
+session cookie.  A cookie-authenticated unsafe request (POST/PUT/PATCH/DELETE) must also carry the
+session's CSRF token in ``X-CSRF-Token``: a cross-site form can send the cookie but cannot read the
+token (it is only in the page's ``<meta name="csrf-token">``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.app import Assay
 from assay.domain.people import Actor
+from assay.errors import Forbidden
+from assay.web import sessions
 from assay.workflows import access
 
 
@@ -24,15 +32,37 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
 async def current_actor(request: Request, hub: HubDep) -> Actor:
     header = request.headers.get("authorization", "")
+    ip = client_ip(request)
+    if not header:
+        cookie = request.cookies.get(sessions.COOKIE)
+        found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=ip) if cookie else None
+        if found is not None:
+            actor, session = found
+            if request.method in sessions.UNSAFE_METHODS and not sessions.csrf_ok(
+                session.csrf, request.headers.get("x-csrf-token")
+            ):
+                await run_in_threadpool(
+                    access.audit_denial,
+                    hub,
+                    actor=actor,
+                    action=_action(request),
+                    status=403,
+                    detail={"reason": "csrf"},
+                )
+                raise Forbidden(
+                    "a request from a signed-in browser must send the page's CSRF token in X-CSRF-Token"
+                )
+            return actor
     scheme, _, token = header.partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
-    route = request.scope.get("route")
-    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    return await run_in_threadpool(
-        access.authenticate, hub, token=bearer, ip=client_ip(request), action=action
-    )
+    return await run_in_threadpool(access.authenticate, hub, token=bearer, ip=ip, action=_action(request))
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

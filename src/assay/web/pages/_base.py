@@ -1,0 +1,127 @@
+"""What every page shares: the Jinja2 environment, the signed-in member, CSRF-checked forms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from assay.app import Assay
+from assay.domain.people import Actor, Role
+from assay.errors import AssayError, Forbidden, NotFound
+from assay.web import render, sessions
+from assay.web.deps import HubDep, client_ip
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,  # every value is escaped unless it went through render_markdown
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters["markdown"] = lambda text: Markup(render.render_any(text))
+env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class PagesDisabled(AssayError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class Page:
+    """The signed-in member of a page request, with their session's CSRF token."""
+
+    hub: Assay
+    actor: Actor
+    csrf: str
+    request: Request
+
+    def at_least(self, role: Role) -> bool:
+        return self.actor.at_least(role)
+
+    def require(self, role: Role, *, what: str) -> None:
+        """Pages a role may not see answer 404, like a page that does not exist."""
+        if not self.actor.at_least(role):
+            raise NotFound(f"{what} does not exist")
+
+
+def require_secret(hub: Assay) -> None:
+    if not sessions.pages_enabled(hub):
+        raise PagesDisabled(
+            "the web pages are off: the operator must set ASSAY_SECRET_KEY to a long random value "
+            "(e.g. `openssl rand -hex 32`) and restart `assay serve`; the JSON API works without it"
+        )
+
+
+async def current_page(request: Request, hub: HubDep) -> Page:
+    require_secret(hub)
+    cookie = request.cookies.get(sessions.COOKIE)
+    found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=client_ip(request)) if cookie else None
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    actor, session = found
+    return Page(hub=hub, actor=actor, csrf=session.csrf, request=request)
+
+
+PageDep = Annotated[Page, Depends(current_page)]
+
+
+async def checked_form(request: Request, page: Page) -> FormData:
+    """The posted form, once its CSRF token matches the session's."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not isinstance(token, str) or not sessions.csrf_ok(page.csrf, token):
+        raise Forbidden("the form is out of date or came from another site; reload the page and try again")
+    return form
+
+
+def field(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else default
+
+
+def login_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths: an open redirect after login would be a phishing aid."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/projects"
+
+
+def render_page(
+    name: str, *, request: Request, page: Page | None = None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    template = env.get_template(name)
+    html = template.render(
+        request=request,
+        user=page.actor if page else None,
+        csrf_token=page.csrf if page else "",
+        is_manager=bool(page and page.at_least(Role.MANAGER)),
+        is_reviewer=bool(page and page.at_least(Role.REVIEWER)),
+        path=request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,109 @@
+// The JSON API as the annotation screen uses it: session cookie + CSRF header, one error shape.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || `the server answered ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+
+  // The per-field problems of a 422, as [{loc, msg, question?}].
+  get problems() {
+    return Array.isArray(this.body.errors) ? this.body.errors : [];
+  }
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The server's clock minus ours, in ms, from the Date header (whole seconds; good enough for a
+// lease timer counted in minutes, and it keeps a wrong local clock from hiding an expiry).
+let skew = 0;
+
+export function serverNow() {
+  return Date.now() + skew;
+}
+
+async function call(method, path, body, headers = {}) {
+  const init = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", ...headers },
+  };
+  if (method !== "GET") {
+    init.headers["X-CSRF-Token"] = csrfToken();
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, { error: "the server could not be reached; check the connection and retry" });
+  }
+  const date = Date.parse(response.headers.get("Date") || "");
+  if (!Number.isNaN(date)) skew = date - Date.now();
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+export function nextLease(projectId) {
+  return call("GET", `/api/v1/projects/${encodeURIComponent(projectId)}/next`);
+}
+
+export function getProject(projectId) {
+  return call("GET", `/api/v1/projects/${encodeURIComponent(projectId)}`);
+}
+
+// Exactly-once submit: the key is kept per assignment and body, so a retry after a lost answer
+// replays the first result instead of storing the answers twice.
+const keys = new Map();
+
+export function submit(assignmentId, answers, durationMs) {
+  const body = { answers, duration_ms: durationMs };
+  const text = JSON.stringify(body);
+  let entry = keys.get(assignmentId);
+  if (!entry || entry.text !== text) {
+    entry = { text, key: newKey() };
+    keys.set(assignmentId, entry);
+  }
+  return call("POST", `/api/v1/assignments/${assignmentId}/submit`, body, {
+    "Idempotency-Key": entry.key,
+  });
+}
+
+export function skip(assignmentId) {
+  return call("POST", `/api/v1/assignments/${assignmentId}/skip`);
+}
+
+export function revise(annotationId, answers) {
+  return call("POST", `/api/v1/annotations/${annotationId}/revise`, { answers });
+}
+
+// Undo needs a server route that corrects one's own answer while its lease holds; older servers
+// have none, and the screen then hides the undo button instead of offering something that fails.
+export async function canRevise() {
+  try {
+    const spec = await call("GET", "/api/v1/openapi.json");
+    return Boolean(spec && spec.paths && spec.paths["/api/v1/annotations/{annotation_id}/revise"]);
+  } catch (err) {
+    return false;
+  }
+}
