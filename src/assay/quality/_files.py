@@ -7,12 +7,14 @@ and only an empty cell counts as missing.
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+_DICT = pa.dictionary(pa.int32(), pa.string())
 FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -39,13 +41,16 @@ def detect_format(path: Path, format: str | None) -> str:
     return found
 
 
-def read_table(path: str | Path, *, format: str | None = None) -> pa.Table:
+def read_table(path: str | Path, *, format: str | None = None, dictionary: Collection[str] = ()) -> pa.Table:
+    """Every column as strings; CSV/TSV columns named in ``dictionary`` come dictionary-encoded
+    (int32 codes and one copy of each distinct string), which keeps millions of repeated ids small.
+    """
     path = Path(path)
     kind = detect_format(path, format)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if kind in ("csv", "tsv"):
-        table = _read_delimited(path, "\t" if kind == "tsv" else ",")
+        table = _read_delimited(path, "\t" if kind == "tsv" else ",", dictionary)
     elif kind == "jsonl":
         table = _read_jsonl(path)
     else:
@@ -55,7 +60,7 @@ def read_table(path: str | Path, *, format: str | None = None) -> pa.Table:
     return _as_strings(table)
 
 
-def _read_delimited(path: Path, delimiter: str) -> pa.Table:
+def _read_delimited(path: Path, delimiter: str, dictionary: Collection[str]) -> pa.Table:
     import pyarrow.csv as pacsv
 
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -67,7 +72,9 @@ def _read_delimited(path: Path, delimiter: str) -> pa.Table:
             path,
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), null_values=[""], strings_can_be_null=True
+                column_types={h: _DICT if h in dictionary else pa.string() for h in header},
+                null_values=[""],
+                strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -107,7 +114,7 @@ def _read_jsonl(path: Path) -> pa.Table:
 def _as_strings(table: pa.Table) -> pa.Table:
     cols = []
     for col in table.columns:
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or col.type == _DICT:
             cols.append(col)
         elif pa.types.is_floating(col.type):
             col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from assay.quality._arrow import array, numbers
 from assay.quality._files import read_table
 from assay.quality._types import IntArray
 
@@ -191,10 +192,16 @@ class Answers:
         extra: Sequence[str] = (),
     ) -> Answers:
         """Read CSV, TSV, JSONL or Parquet (by extension, or ``format``); every column as a string."""
-        table = read_table(path, format=format)
-        return cls.from_arrow(
+        # The three answer columns come dictionary-encoded: codes without a string per answer.
+        table = read_table(path, format=format, dictionary=COLUMNS)
+        answers = cls.from_arrow(
             table, labels=labels, duplicates=duplicates, extra=extra, source=Path(path).name
         )
+        del table
+        # Arrow's allocator keeps freed pages for reuse by Arrow; NumPy cannot use them, so hand
+        # them back now, before a fit allocates its arrays (a third of the peak on large files).
+        pa.default_memory_pool().release_unused()
+        return answers
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -203,7 +210,9 @@ class Answers:
 
         A gold label that no worker ever gave gets code -1: it can never be matched.
         """
-        task_index = _index(self.tasks)
+        # Index only the gold tasks: a dict over every task id would cost ~80 bytes per task.
+        wanted = {_key(t) for t in gold}
+        task_index = {v: i for i, v in enumerate(self.tasks.tolist()) if v in wanted}
         label_index = _index(self.labels)
         pairs = [
             (task_index[_key(t)], label_index.get(_key(lab), -1))
@@ -229,6 +238,8 @@ def read_gold(path: str | Path, *, format: str | None = None) -> dict[str, str]:
             raise ValueError(
                 f"{Path(path).name}: row {i + 1} has an empty task or label; fill it in or drop it"
             )
+    del table
+    pa.default_memory_pool().release_unused()  # as in Answers.read: give Arrow's free pages back
     return dict(zip(tasks, gold_labels, strict=True))
 
 
@@ -267,39 +278,51 @@ def _natural_order(book: pa.Array) -> IntArray:
     Sorting happens in Arrow (C++): code books of millions of task ids stay fast.
     """
     text = book if pa.types.is_string(book.type) else pc.cast(book, pa.string())
-    by_text = np.asarray(pc.array_sort_indices(text).to_numpy(), dtype=np.intp)
+    by_text = numbers(pc.array_sort_indices(text)).astype(np.intp)
     try:
-        numbers = pc.cast(book, pa.float64()).to_numpy(zero_copy_only=False)
+        as_float = pc.cast(book, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return by_text
     # Numbers first, text breaking ties ("1" before "1.0"): a stable sort of the text order.
-    return by_text[np.argsort(numbers[by_text], kind="stable")]
+    return by_text[np.argsort(numbers(as_float)[by_text], kind="stable")]
 
 
 def _check_present(col: pa.ChunkedArray | pa.Array, name: str, source: str) -> None:
+    if col.null_count == 0 and not pa.types.is_floating(col.type):
+        return  # the common case: nothing to look for, so no mask is built
     missing = col.is_null(nan_is_null=True)
     if pc.any(missing).as_py():
-        row = int(np.flatnonzero(np.asarray(missing))[0])
+        row = int(np.flatnonzero(missing.to_pylist())[0])
         raise ValueError(
             f"{source}: row {row + 1}: column '{name}' is empty (null/NaN); fill it in or drop the row"
         )
 
 
 def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[IntArray, np.ndarray[Any, Any]]:
-    """Codes in sorted code-book order: one hashing pass, then a remap of the small code book."""
+    """Codes in sorted code-book order: one hashing pass, then a remap of the small code book.
+
+    A dictionary-encoded column (as the file reader gives) is used as it is: its int32 indices are
+    remapped without ever building a string per answer.
+    """
     if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    encoded = pc.dictionary_encode(col)
-    order = _natural_order(encoded.dictionary)
+        col = col.combine_chunks()  # dictionary chunks get one unified dictionary
+    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    indices = numbers(encoded.indices)
+    dictionary = encoded.dictionary
+    used = np.bincount(indices, minlength=len(dictionary)) > 0
+    if not used.all():  # e.g. a categorical column with categories nobody answered
+        dictionary = dictionary.filter(array(used))
+        indices = (np.cumsum(used) - 1)[indices]
+    order = _natural_order(dictionary)
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))
-    codes = rank[encoded.indices.to_numpy()]
-    return codes, _book(encoded.dictionary.take(pa.array(order)))
+    codes: IntArray = rank[indices]
+    return codes, _book(dictionary.take(array(order)))
 
 
 def _book(arr: pa.Array) -> np.ndarray[Any, Any]:
     out = np.empty(len(arr), dtype=object)
-    out[:] = arr.to_numpy(zero_copy_only=False)
+    out[:] = arr.to_pylist()
     return out
 
 
@@ -314,12 +337,12 @@ def _encode_declared(
         values, value_set = pc.cast(col, pa.string()), pc.cast(book, pa.string())
     codes = pc.index_in(values, value_set=value_set)
     if codes.null_count:
-        row = int(np.flatnonzero(np.asarray(codes.is_null()))[0])
+        row = int(np.flatnonzero(codes.is_null().to_pylist())[0])
         raise ValueError(
             f"{source}: row {row + 1}: label {values[row].as_py()!r} is not one of the declared labels "
             f"{list(declared)}; correct the answer or declare the label"
         )
-    return np.asarray(codes.to_numpy(), dtype=np.intp), _book(book)
+    return numbers(codes).astype(np.intp), _book(book)
 
 
 def _build(
@@ -341,7 +364,7 @@ def _build(
         label, label_book = _encode(cols["label"])
     else:
         label, label_book = _encode_declared(cols["label"], labels, source)
-    extra = {k: np.asarray(v) for k, v in cols.items() if k not in COLUMNS}
+    extra = {k: _values(v) for k, v in cols.items() if k not in COLUMNS}
     keep = _deduplicate(task, worker, n_workers=len(workers), policy=duplicates, source=source)
     if keep is not None:
         task, worker, label = task[keep], worker[keep], label[keep]
@@ -351,17 +374,30 @@ def _build(
     )
 
 
+def _values(col: pa.ChunkedArray | pa.Array) -> np.ndarray[Any, Any]:
+    """An extra column as NumPy: numbers as they are, anything else as Python objects."""
+    if (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)) and not col.null_count:
+        return numbers(col)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    out = np.empty(len(col), dtype=object)
+    out[:] = col.to_pylist()
+    return out
+
+
 def _deduplicate(
     task: IntArray, worker: IntArray, *, n_workers: int, policy: DuplicatePolicy, source: str
 ) -> IntArray | None:
     """Rows to keep under ``policy``, or None to keep them all."""
-    key = task.astype(np.int64) * n_workers + worker
-    ordered = np.sort(key)
-    n_dup = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
-    del ordered
+    key = task.astype(np.int64)
+    key *= n_workers
+    key += worker
+    key.sort()  # in place: the unsorted key is rebuilt below only when there are repeats
+    n_dup = int(np.count_nonzero(key[1:] == key[:-1]))
     if n_dup == 0:
         return None
-    uniq = pc.unique(pa.array(key))
+    key = task.astype(np.int64) * n_workers + worker
+    uniq = pc.unique(array(key))
     if policy == "keep":
         warnings.warn(
             f"{source}: {n_dup} answers repeat a (task, worker) pair already answered; each is kept as "
@@ -370,7 +406,7 @@ def _deduplicate(
             stacklevel=3,
         )
         return None
-    group = np.asarray(pc.index_in(pa.array(key), value_set=uniq), dtype=np.intp)
+    group = numbers(pc.index_in(array(key), value_set=uniq)).astype(np.intp)
     if policy == "error":
         first_row = np.full(len(uniq), -1, dtype=np.intp)
         _, first_idx = np.unique(group, return_index=True)

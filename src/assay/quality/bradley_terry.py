@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
-from scipy import stats
 
 from assay.quality._types import FloatArray, IntArray
 
-Z95 = float(stats.norm.ppf(0.975))
+# The 97.5% normal quantile, written out: importing scipy.stats for it costs 40 MB and a second.
+Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True, eq=False)

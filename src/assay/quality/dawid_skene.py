@@ -98,4 +98,6 @@ def e_step(a: Any, log_priors: FloatArray, log_conf: FloatArray) -> tuple[FloatA
     """Posteriors over true labels and the log-likelihood of all answers."""
     n_w, k, _ = log_conf.shape
     table = log_conf.transpose(0, 2, 1).reshape(n_w * k, k)  # row (worker, given) -> per true label
-    return softmax_rows(np.asarray(a @ table) + log_priors)
+    log_p = np.asarray(a @ table)
+    log_p += log_priors
+    return softmax_rows(log_p)

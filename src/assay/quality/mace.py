@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
-from scipy.special import digamma
 
 from assay.quality._base import EPS, Aggregator, converged, normalise_rows, softmax_rows, vote_counts
 from assay.quality._types import FloatArray
@@ -81,6 +80,8 @@ class MACE(Aggregator):
         return self
 
     def _m_step(self, answers: Answers, probas: FloatArray, params: Params | None) -> Params:
+        from scipy.special import digamma  # imported here: keeps `import assay.quality` light
+
         right = probas[answers.task, answers.label]
         # An answer that matches the truth may still be a lucky spam; with no parameters yet
         # (the first M-step), call it even odds.
