@@ -16,7 +16,8 @@ export function bindKeys({ widgets, submit, skip, undo, toggleInstructions, focu
   function activeWidget() {
     const focused = document.activeElement;
     const visible = widgets().filter((w) => !w.box.hidden);
-    return visible.find((w) => w.box.contains(focused)) || null;
+    // A spans widget's text sits with the item's inputs, outside its own fieldset.
+    return visible.find((w) => w.box.contains(focused) || (w.view && w.view.contains(focused))) || null;
   }
   function step(direction) {
     const visible = widgets().filter((w) => !w.box.hidden);

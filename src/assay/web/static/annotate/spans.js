@@ -233,6 +233,7 @@ export function spansWidget(question, ctx) {
     name: question.name,
     question,
     box,
+    view,
     autoAdvance: false,
     showProblem(msg) {
       problem.textContent = msg;
