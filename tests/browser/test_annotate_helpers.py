@@ -12,7 +12,7 @@ from tests.browser.conftest import Live, Login, login
 
 def annotators(live: Live) -> list[Login]:
     """Every demo annotator, in a fixed order, so that each test can work as its own person."""
-    people = {l.email: l for key, l in live.logins.items() if "@" in key and l.role == "annotator"}
+    people = {p.email: p for key, p in live.logins.items() if "@" in key and p.role == "annotator"}
     return [people[email] for email in sorted(people)]
 
 
@@ -43,7 +43,9 @@ class Manager:
                 return int(project["id"])
         raise AssertionError(f"no project {name!r}")
 
-    def create_project(self, name: str, schema: dict[str, Any], items: list[dict[str, Any]], **settings: Any) -> int:
+    def create_project(
+        self, name: str, schema: dict[str, Any], items: list[dict[str, Any]], **settings: Any
+    ) -> int:
         project = self.post("/api/v1/projects", {"name": name, "schema": schema, "settings": settings})
         self.post(f"/api/v1/projects/{project['id']}/items", items)
         return int(project["id"])
@@ -51,7 +53,9 @@ class Manager:
     def annotation_of(self, item_id: int, email: str) -> dict[str, Any]:
         item = self.get(f"/api/v1/items/{item_id}")
         mine = [a for a in item["annotations"] if a["annotator"] == email]
-        assert len(mine) == 1, f"item {item_id}: expected one annotation by {email}, got {item['annotations']}"
+        assert len(mine) == 1, (
+            f"item {item_id}: expected one annotation by {email}, got {item['annotations']}"
+        )
         return {"data": item["data"], **mine[0]}
 
 
