@@ -160,3 +160,25 @@ def test_spans_by_keyboard_and_mouse_use_character_offsets(page: Any, browser: A
             {"start": 6, "end": 8, "label": "food"},
             {"start": SPAN_TEXT.index("caf\u00e9"), "end": SPAN_TEXT.index("caf\u00e9") + 4, "label": "food"},
         ]
+
+
+def test_usable_at_200_percent_zoom(page: Any, browser: Any, live: Live) -> None:
+    who = annotators(live)[7]
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    with manager(browser, live) as boss:
+        project = boss.project_id("preference")
+    # A 1280-pixel window at 200% zoom lays out like a 640-pixel one.
+    page.set_viewport_size({"width": 640, "height": 900})
+    open_screen(page, who, project)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for name in ("Submit", "Skip"):
+        button = page.get_by_role("button", name=name)
+        button.scroll_into_view_if_needed()
+        assert button.is_visible()
+    # Every control has an accessible name, and focus is drawn.
+    assert page.get_by_role("radio", name="Tie").count() == 1
+    assert page.get_by_role("textbox", name="why").count() == 1
+    focused = page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle")
+    assert focused == "solid"
+    assert missing == []
