@@ -10,12 +10,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.errors import AssayError
-from assay.web.pages import auth, work
+from assay.web.pages import auth, insight, project, review, work
 from assay.web.pages._base import LoginRequired, login_url, render_page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
+router.include_router(project.router)
 router.include_router(work.router)
+router.include_router(review.router)
+router.include_router(insight.router)
 
 _HEADINGS = {
     400: "Bad request",

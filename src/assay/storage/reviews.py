@@ -1,0 +1,105 @@
+"""Reviews: verdicts on annotations, the review queue, and the reject that returns an item to the pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from assay.storage.tables import annotations as annotations_t
+from assay.storage.tables import items, reviews
+
+
+def _by_reviewer() -> Any:
+    """A verdict given by someone other than the annotator (an annotator's own undo is not a review)."""
+    return sa.and_(
+        reviews.c.annotation_id == annotations_t.c.id, reviews.c.reviewer_id != annotations_t.c.user_id
+    )
+
+
+def lock_annotation(conn: Connection, *, org_id: int, annotation_id: int) -> sa.Row[Any] | None:
+    """Read an annotation for update, so that two reviewers' verdicts on it are serialised."""
+    stmt = sa.select(annotations_t).where(
+        annotations_t.c.org_id == org_id, annotations_t.c.id == annotation_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def latest_verdict(conn: Connection, *, annotation_id: int) -> str | None:
+    row = conn.execute(
+        sa.select(reviews.c.verdict)
+        .where(reviews.c.annotation_id == annotation_id)
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else str(row.verdict)
+
+
+def was_rejected(conn: Connection, *, annotation_id: int) -> bool:
+    row = conn.execute(
+        sa.select(reviews.c.id).where(reviews.c.annotation_id == annotation_id, reviews.c.verdict == "reject")
+    ).first()
+    return row is not None
+
+
+def insert(conn: Connection, *, values: dict[str, Any]) -> int:
+    row = conn.execute(reviews.insert().values(**values).returning(reviews.c.id)).one()
+    return int(row.id)
+
+
+def return_to_pool(conn: Connection, *, org_id: int, item_id: int) -> bool:
+    """Give a rejected answer's unit of overlap back: claimed - 1 and open, so another annotator gets it.
+
+    Gold items never hold a claim (they are served beside the overlap), so they are left alone; the
+    ``claimed > 0`` guard keeps the counter's CHECK constraint from ever being the one to refuse.
+    """
+    result = conn.execute(
+        items.update()
+        .where(
+            items.c.org_id == org_id,
+            items.c.id == item_id,
+            items.c.is_gold.is_(False),
+            items.c.claimed > 0,
+        )
+        .values(claimed=items.c.claimed - 1, open=True)
+    )
+    return result.rowcount == 1
+
+
+def pending(conn: Connection, *, org_id: int, project_id: int, limit: int) -> list[int]:
+    """Items of a project that hold at least one annotation no reviewer has judged, oldest first."""
+    unreviewed = ~sa.exists().where(_by_reviewer())
+    rows = conn.execute(
+        sa.select(annotations_t.c.item_id)
+        .where(annotations_t.c.org_id == org_id, annotations_t.c.project_id == project_id, unreviewed)
+        .group_by(annotations_t.c.item_id)
+        .order_by(sa.func.min(annotations_t.c.id))
+        .limit(limit)
+    )
+    return [int(r.item_id) for r in rows]
+
+
+def pending_count(conn: Connection, *, org_id: int, project_id: int) -> int:
+    unreviewed = ~sa.exists().where(_by_reviewer())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(annotations_t)
+            .where(annotations_t.c.org_id == org_id, annotations_t.c.project_id == project_id, unreviewed)
+        ).scalar_one()
+    )
+
+
+def reviewed_ids(conn: Connection, *, annotation_ids: list[int]) -> set[int]:
+    """Which of these annotations a reviewer (not their own annotator) has judged."""
+    if not annotation_ids:
+        return set()
+    rows = conn.execute(
+        sa.select(annotations_t.c.id).where(
+            annotations_t.c.id.in_(annotation_ids), sa.exists().where(_by_reviewer())
+        )
+    )
+    return {int(r.id) for r in rows}

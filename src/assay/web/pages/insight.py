@@ -1,0 +1,108 @@
+"""The project dashboard (charts, scorecards, least-agreed items) and the members page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from assay.domain.people import Role
+from assay.web.pages import charts
+from assay.web.pages._base import PageDep, checked_form, field, render_page
+from assay.workflows import dashboard, members
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/projects/{project_id}/dashboard")
+async def project_dashboard(project_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.REVIEWER, what=f"project {project_id}")
+    data = await run_in_threadpool(dashboard.project_dashboard, page.hub, page.actor, project_id)
+    q = data["quality"]
+    agreement_rows = [
+        (name, a["value"], a["low"], a["high"])
+        for name, a in (q.get("questions") or {}).items()
+        if a and a.get("value") is not None
+    ]
+    return render_page(
+        "dashboard.html",
+        request=request,
+        page=page,
+        title=f"Dashboard · {data['project'].name}",
+        d=data,
+        progress_svg=charts.line_chart("Answers over time", data["progress"], target=data["target"]),
+        annotator_svg=charts.bar_chart("Answers per annotator", data["per_annotator"]),
+        workforce_svg=charts.bar_chart("Answers per workforce", data["per_workforce"]),
+        agreement_svg=charts.interval_chart("Agreement (Krippendorff's alpha, 95% interval)", agreement_rows),
+        agreement_rows=agreement_rows,
+    )
+
+
+@router.get("/members")
+async def members_page(request: Request, page: PageDep) -> Response:
+    page.require(Role.MANAGER, what="this page")
+    data = await run_in_threadpool(members.overview, page.hub, page.actor)
+    return render_page(
+        "members.html",
+        request=request,
+        page=page,
+        title="Members",
+        data=data,
+        roles=[r.label for r in Role],
+        invited=request.query_params.get("invited", ""),
+        password="",
+        done=request.query_params.get("done", ""),
+    )
+
+
+@router.post("/members/invite")
+async def invite(request: Request, page: PageDep) -> Response:
+    page.require(Role.MANAGER, what="this page")
+    form = await checked_form(request, page)
+    email = field(form, "email").strip().lower()
+    password = await run_in_threadpool(
+        members.invite,
+        page.hub,
+        page.actor,
+        email=email,
+        role=field(form, "role", "annotator"),
+        workforce=field(form, "workforce"),
+        workforce_kind=field(form, "workforce_kind", "in_house"),
+    )
+    data = await run_in_threadpool(members.overview, page.hub, page.actor)
+    # The first password is shown once, on this response only (never put into a URL or a log).
+    return render_page(
+        "members.html",
+        request=request,
+        page=page,
+        title="Members",
+        data=data,
+        roles=[r.label for r in Role],
+        invited=email,
+        password=password or "",
+        done="",
+    )
+
+
+@router.post("/members/{membership_id}")
+async def update_member(membership_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.MANAGER, what="this page")
+    form = await checked_form(request, page)
+    await run_in_threadpool(
+        members.update,
+        page.hub,
+        page.actor,
+        membership_id,
+        role=field(form, "role"),
+        workforce=field(form, "workforce"),
+        active=field(form, "active") == "on",
+    )
+    return RedirectResponse("/members?done=member", status_code=303)
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def revoke(token_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.MANAGER, what="this page")
+    await checked_form(request, page)
+    await run_in_threadpool(members.revoke_token, page.hub, page.actor, token_id)
+    return RedirectResponse("/members?done=token", status_code=303)

@@ -1,0 +1,77 @@
+"""Review pages: the projects with answers to review, a project's queue, one item side by side."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from assay.domain.people import Role
+from assay.errors import Invalid
+from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
+from assay.workflows import dashboard, review
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/review")
+async def review_home(request: Request, page: PageDep) -> Response:
+    page.require(Role.REVIEWER, what="this page")
+    rows = await run_in_threadpool(dashboard.my_work, page.hub, page.actor)
+    return render_page("review_home.html", request=request, page=page, title="Review", rows=rows)
+
+
+@router.get("/projects/{project_id}/review")
+async def review_queue(project_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.REVIEWER, what=f"project {project_id}")
+    project, items, pending = await run_in_threadpool(review.queue, page.hub, page.actor, project_id)
+    return render_page(
+        "review.html",
+        request=request,
+        page=page,
+        title=f"Review · {project.name}",
+        project=project,
+        items=items,
+        pending=pending,
+        done=request.query_params.get("done", ""),
+    )
+
+
+@router.get("/items/{item_id}")
+async def item_page(item_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.REVIEWER, what=f"item {item_id}")
+    project, view = await run_in_threadpool(review.item, page.hub, page.actor, item_id)
+    return render_page(
+        "item.html", request=request, page=page, title=f"Item {item_id}", project=project, view=view
+    )
+
+
+@router.post("/annotations/{annotation_id}/review")
+async def judge(annotation_id: int, request: Request, page: PageDep) -> Response:
+    page.require(Role.REVIEWER, what=f"annotation {annotation_id}")
+    form = await checked_form(request, page)
+    verdict = field(form, "verdict")
+    answers: Any = None
+    if verdict == "fix":
+        try:
+            answers = json.loads(field(form, "answers") or "null")
+        except json.JSONDecodeError as exc:
+            raise Invalid(
+                f"answers: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
+                errors=[{"loc": "answers", "msg": exc.msg, "line": exc.lineno}],
+            ) from None
+    result = await run_in_threadpool(
+        review.judge,
+        page.hub,
+        page.actor,
+        annotation_id,
+        verdict=verdict,
+        reason=field(form, "reason"),
+        answers=answers,
+    )
+    back = safe_next(field(form, "back"))
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done={result['verdict']}-{annotation_id}", status_code=303)
