@@ -96,6 +96,11 @@ def test_undo_reopens_the_last_answer_while_its_lease_holds(page: Any, browser: 
         stored = boss.annotation_of(first_item, who.email)
         assert stored["answers"] == {"tone": "angry", "note": "first try, corrected"}
         assert stored["original_answers"] == {"tone": "calm", "note": "first try"}
+        # Alt+S skips the item on screen: it moves on and nothing is stored for it.
+        skipped = item_id(page)
+        page.keyboard.press("Alt+s")
+        wait_moved_on(page, second)
+        assert boss.get(f"/api/v1/items/{skipped}")["annotations"] == []
 
 
 SPAN_TEXT = "H\u00e9llo \U0001f44b\U0001f3fd w\u00f6rld \u2014 na\u00efve caf\u00e9 \u2615 done."
