@@ -290,3 +290,30 @@ def _expire(hub: Assay) -> None:
 
     with hub.db.write() as conn:
         conn.execute(assignments.update().values(expires_at=now() - timedelta(seconds=1)))
+
+
+def test_paste_observations_are_kept_with_the_answer_and_leases_extend(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project_id = _project(api, manager, schema=PREFERENCE_SCHEMA)
+    _import(api, manager, project_id, preference_items(1))
+    annotator = make_member(hub, org)
+    lease = api.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers).json()
+    extended = api.post(f"/api/v1/assignments/{lease['assignment_id']}/extend", headers=annotator.headers)
+    assert extended.status_code == 200 and extended.json()["expires_at"] >= lease["expires_at"]
+    client = {"text": {"why": {"pastes": 1, "pasted_chars": 120}}}
+    too_big = {"text": {"why": {"junk": "x" * 9000}}}
+    url = f"/api/v1/assignments/{lease['assignment_id']}/submit"
+    answers = {"overall": 1, "helpful": 5, "why": "pasted"}
+    assert (
+        api.post(url, json={"answers": answers, "client": too_big}, headers=annotator.headers).status_code
+        == 422
+    )
+    assert (
+        api.post(url, json={"answers": answers, "client": client}, headers=annotator.headers).status_code
+        == 201
+    )
+    item = api.get(f"/api/v1/items/{lease['item']['id']}", headers=manager.headers).json()
+    assert item["annotations"][0]["client"] == client
+    gone = api.post(f"/api/v1/assignments/{lease['assignment_id']}/extend", headers=annotator.headers)
+    assert gone.status_code == 409

@@ -41,6 +41,7 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
                 annotations_t.c.item_id,
                 annotations_t.c.assignment_id,
                 annotations_t.c.answers,
+                annotations_t.c.client,
                 latest_fix().label("fixed_answers"),
                 annotations_t.c.duration_ms,
                 annotations_t.c.created_at,

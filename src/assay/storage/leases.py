@@ -147,3 +147,15 @@ def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
     row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
     conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
     return int(row.id)
+
+
+def extend(conn: Connection, *, assignment_id: int, at: datetime, until: datetime) -> bool:
+    """Push a live lease's expiry; an expired or finished lease cannot come back this way."""
+    result = conn.execute(
+        assignments.update()
+        .where(
+            assignments.c.id == assignment_id, assignments.c.status == "leased", assignments.c.expires_at > at
+        )
+        .values(expires_at=until)
+    )
+    return result.rowcount == 1

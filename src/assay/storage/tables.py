@@ -207,6 +207,8 @@ annotations = sa.Table(
     sa.Column("duration_ms", sa.Integer),
     sa.Column("idempotency_key", sa.String(200)),
     sa.Column("request_hash", sa.String(64), nullable=False),
+    # What the annotation screen observed (e.g. paste counts per text answer), for spam checks.
+    sa.Column("client", Json),
     sa.Column("created_at", Time, nullable=False),
     sa.UniqueConstraint("assignment_id"),  # exactly one annotation per lease
     sa.UniqueConstraint("user_id", "idempotency_key"),

@@ -23,6 +23,7 @@ from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
 CANDIDATES = 32
+CLIENT_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def submit(
     answers: Any,
     duration_ms: Any = None,
     idempotency_key: str | None = None,
+    client: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store the answers exactly once.  Returns (annotation, created); a retry returns the first result."""
     row = _lookup_assignment(hub, actor, assignment_id, "assignment.submit")
@@ -193,6 +195,11 @@ def submit(
         raise Invalid(
             f"duration_ms: {duration_ms!r} must be a non-negative integer of milliseconds",
             errors=[{"loc": "duration_ms", "msg": "must be a non-negative integer"}],
+        )
+    if client is not None and len(orjson.dumps(client)) > CLIENT_BYTES:
+        raise Invalid(
+            f"client: at most {CLIENT_BYTES} bytes of client observations",
+            errors=[{"loc": "client", "msg": "too large"}],
         )
     request_hash = _request_hash(answers, duration_ms)
 
@@ -250,6 +257,7 @@ def submit(
                 "duration_ms": duration_ms,
                 "idempotency_key": idempotency_key,
                 "request_hash": request_hash,
+                "client": client,
                 "created_at": at,
             },
         )
@@ -334,3 +342,15 @@ def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dic
         "original_answers": row.answers,
         "revised_at": at.isoformat(),
     }
+
+
+def extend(hub: Assay, actor: Actor, assignment_id: int) -> dict[str, Any]:
+    """Renew a live lease for another lease period (a long item, or a prefetched one now on screen)."""
+    row = _lookup_assignment(hub, actor, assignment_id, "assignment.extend")
+    project = project_flows.get(hub, actor, int(row.project_id), action="assignment.extend")
+    at = now()
+    expires = at + timedelta(seconds=project.settings.lease_seconds)
+    with hub.db.write() as conn:
+        if not leases.extend(conn, assignment_id=assignment_id, at=at, until=expires):
+            raise Conflict(f"assignment {assignment_id} is no longer a live lease; ask for the next item")
+    return {"ok": True, "assignment_id": assignment_id, "expires_at": expires.isoformat()}

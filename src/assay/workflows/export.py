@@ -60,6 +60,7 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
                     "duration_ms": a.duration_ms,
                     "created_at": a.created_at.isoformat(),
                     "review": a.review,
+                    **({"client": a.client} if a.client else {}),
                 }
                 for a in by_item.get(int(row.id), [])
             ]
@@ -164,6 +165,7 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
                 "duration_ms": a.duration_ms,
                 "created_at": a.created_at.isoformat(),
                 "review": a.review,
+                **({"client": a.client} if a.client else {}),
             }
             for a in anns
         ],

@@ -35,6 +35,10 @@ class Submission(BaseModel):
 
     answers: dict[str, Any] = Field(description="question name → answer")
     duration_ms: int | None = Field(default=None, ge=0, description="time spent on the item")
+    client: dict[str, Any] | None = Field(
+        default=None,
+        description="what the annotation screen observed, e.g. {'text': {question: {'pastes', 'pasted_chars'}}}",
+    )
 
 
 @router.post("/projects", status_code=201, tags=["projects"])
@@ -141,6 +145,7 @@ async def submit(
         assignment_id,
         answers=body.answers,
         duration_ms=body.duration_ms,
+        client=body.client,
         idempotency_key=idempotency_key,
     )
     # A replay answers exactly like the first call did (201), so clients can retry blindly.
@@ -152,6 +157,12 @@ async def submit(
 async def skip(assignment_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     await run_in_threadpool(annotate.skip, hub, actor, assignment_id)
     return {"ok": True}
+
+
+@router.post("/assignments/{assignment_id}/extend", tags=["annotate"])
+async def extend(assignment_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Renew a live lease for another lease period."""
+    return await run_in_threadpool(annotate.extend, hub, actor, assignment_id)
 
 
 @router.get("/items/{item_id}", tags=["items"])

@@ -76,8 +76,9 @@ export function getProject(projectId) {
 // replays the first result instead of storing the answers twice.
 const keys = new Map();
 
-export function submit(assignmentId, answers, durationMs) {
+export function submit(assignmentId, answers, durationMs, client = null) {
   const body = { answers, duration_ms: durationMs };
+  if (client) body.client = client;
   const text = JSON.stringify(body);
   let entry = keys.get(assignmentId);
   if (!entry || entry.text !== text) {

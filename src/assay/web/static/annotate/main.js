@@ -204,14 +204,19 @@ async function takeNext() {
 function collect() {
   const answers = {};
   const missing = [];
+  const pastes = {};
   for (const widget of widgetsOf()) {
     if (!visible(widget)) continue;
     const value = widget.value();
     if (value === undefined) {
       if (widget.question.required !== false) missing.push(widget);
-    } else answers[widget.name] = value;
+    } else {
+      answers[widget.name] = value;
+      // Paste counts travel with the answer so reviewers can tell typed from pasted text.
+      if (widget.isText && widget.telemetry) pastes[widget.name] = { ...widget.telemetry };
+    }
   }
-  return { answers, missing };
+  return { answers, missing, client: Object.keys(pastes).length ? { text: pastes } : null };
 }
 
 function showProblems(err) {
@@ -237,7 +242,7 @@ function setBusy(busy) {
 
 async function submit() {
   if (state.busy || !state.current) return;
-  const { answers, missing } = collect();
+  const { answers, missing, client } = collect();
   if (missing.length) {
     for (const widget of missing) widget.showProblem("This question needs an answer.");
     say(`Answer ${missing.map((w) => w.question.label || w.name).join(", ")} before submitting.`, "error");
@@ -263,7 +268,7 @@ async function submit() {
       } else await takeNext();
       return;
     }
-    const stored = await api.submit(lease.assignment_id, answers, duration);
+    const stored = await api.submit(lease.assignment_id, answers, duration, client);
     dropDraft(lease);
     state.last = { lease, answers, annotationId: stored && stored.id };
     state.submitted += 1;
