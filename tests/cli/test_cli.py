@@ -141,3 +141,10 @@ def test_demo_seeds_three_projects(cli_env: dict[str, str]) -> None:
     assert out.count("items imported") == 3
     code, out, _ = _run(cli_env, "demo", "--no-serve")  # a second run keeps the data, new passwords
     assert code == 0 and "items imported" not in out
+
+
+def test_cli_default_method_is_the_engines() -> None:
+    from assay.cli import quality as cli_quality
+    from assay.quality import DEFAULT_METHOD
+
+    assert cli_quality.DEFAULT_METHOD == DEFAULT_METHOD

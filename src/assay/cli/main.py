@@ -156,7 +156,8 @@ def user_create(
                 password=password,
             )
             common.err.print(
-                f"{email} is a {role} of {org} (membership {created.membership_id})", markup=False
+                f"{email} is {'an' if role[:1] in 'aeiou' else 'a'} {role} of {org} (membership {created.membership_id})",
+                markup=False,
             )
 
 

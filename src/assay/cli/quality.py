@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 
-from assay.quality import DEFAULT_METHOD, Answers, DuplicateAnswersWarning, make, read_gold
-from assay.quality.agreement import agreement
-from assay.quality.gold import accuracy
+if TYPE_CHECKING:
+    from assay.quality import Answers
+
+# The engine (NumPy, SciPy, pyarrow) loads only when a quality command runs, so that every other
+# `assay` command starts fast.  Keep in step with assay.quality.DEFAULT_METHOD (a test checks it).
+DEFAULT_METHOD = "ds"
 
 
 class Method(StrEnum):
@@ -62,6 +65,8 @@ def _fail(err: Console, exc: Exception) -> typer.Exit:
 
 
 def _read(err: Console, path: Path, duplicates: str = "keep") -> Answers:
+    from assay.quality import Answers, DuplicateAnswersWarning
+
     """Read answers; a repeated (task, worker) pair is reported on stderr, not raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DuplicateAnswersWarning)
@@ -105,6 +110,8 @@ def aggregate_command(
     try:
         with err.status(f"reading {answers.name}") as status:
             data = _read(err, answers, duplicates.value)
+            from assay.quality import make, read_gold
+
             gold_map = read_gold(gold) if gold is not None else None
             model = make(name)
             status.update(f"{name}: fitting {len(data):,} answers")
@@ -123,6 +130,8 @@ def aggregate_command(
     if workers_out is not None:
         _write_workers(workers_out, data, getattr(model, "skills_", None))
     if gold_map is not None:
+        from assay.quality.gold import accuracy
+
         acc = accuracy(model, gold_map)
         if acc.n == 0:
             _say(err, "accuracy: n/a (n=0): no gold task has answers")
@@ -157,6 +166,8 @@ def agreement_command(
         with err.status(f"reading {answers.name}") as status:
             data = _read(err, answers)
             status.update(f"{metric.value}: {bootstrap} bootstrap resamples")
+            from assay.quality.agreement import agreement
+
             result = agreement(data, metric=metric.value, level=level.value, n_boot=bootstrap, seed=seed)
     except ValueError as exc:
         raise _fail(err, exc) from None

@@ -214,6 +214,8 @@ annotations = sa.Table(
     sa.UniqueConstraint("user_id", "idempotency_key"),
 )
 sa.Index("ix_annotations_item", annotations.c.project_id, annotations.c.item_id)
+# Item pages, reviews and export pages look annotations up by item id alone.
+sa.Index("ix_annotations_item_id", annotations.c.item_id)
 
 reviews = sa.Table(
     "reviews",

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assay import quality
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
 from assay.workflows import access
 from assay.workflows import projects as project_flows
+
+if TYPE_CHECKING:
+    from assay import quality
 
 CATEGORICAL = {"choice": "nominal", "rating": "ordinal", "preference": "ordinal"}
 BOOTSTRAP = 500
@@ -33,6 +35,8 @@ def _proportion(p: quality.Proportion) -> dict[str, Any]:
 
 
 def _agreement(rows: list[tuple[Any, str, Any]], level: str) -> dict[str, Any] | None:
+    from assay import quality
+
     if len({r[0] for r in rows}) < 2 or len({r[1] for r in rows}) < 2:
         return None
     try:
@@ -52,6 +56,9 @@ def _agreement(rows: list[tuple[Any, str, Any]], level: str) -> dict[str, Any] |
 
 
 def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
+    # Imported here: the server should not load NumPy/SciPy until someone asks for quality.
+    from assay import quality
+
     project = project_flows.get(hub, actor, project_id, action="project.quality")
     access.require(
         hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
