@@ -72,7 +72,7 @@ def import_items(
 
     def flush(conn: Any) -> None:
         ext_ids = [r["external_id"] for r in batch if r["external_id"] is not None]
-        if ext_ids:
+        if ext_ids and check_existing:
             taken = store.existing_external_ids(conn, project_id=project.id, external_ids=ext_ids)
             if taken:
                 if on_duplicate == "error":
@@ -101,6 +101,10 @@ def import_items(
             progress(result.imported)
 
     with hub.db.write() as conn:
+        # A project with no external ids yet cannot collide with this file; repeats within the
+        # file are caught by ``seen``.  (Concurrent writers are excluded by the write lock on
+        # SQLite and by the unique constraint on PostgreSQL.)
+        check_existing = store.has_external_ids(conn, project_id=project.id)
         for pos, record in iter_records(source, fmt=fmt, name=name, json_fields=json_fields):
             try:
                 item = checker.check(record)
