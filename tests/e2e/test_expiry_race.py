@@ -44,11 +44,6 @@ def _expire_all(url: str, project_id: int) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(
-    strict=True,
-    reason="concurrent expire_leases UPDATEs lock stale leases in different orders and deadlock on "
-    "PostgreSQL (500 from /next); fix: lock in id order with SKIP LOCKED and release items sorted",
-)
 def test_mass_expiry_under_concurrent_next_on_postgresql(
     launch: Launch, pg_schema: str, tmp_path: Path
 ) -> None:

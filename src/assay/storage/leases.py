@@ -25,18 +25,31 @@ from assay.storage.tables import assignments, items
 
 
 def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
-    """Return expired leases' items to the pool.  Each lease is expired by exactly one caller."""
-    rows = conn.execute(
-        assignments.update()
+    """Return expired leases' items to the pool.  Each lease is expired by exactly one caller.
+
+    On PostgreSQL the stale leases are locked in id order and rows another transaction holds are
+    skipped (they belong to a concurrent expirer, or to a submit or skip resolving them): several
+    processes sweeping at once would otherwise lock the same rows in different orders and
+    deadlock.  Items are released in id order for the same reason.  SQLite ignores the locking
+    clause; its writers are already serialised.
+    """
+    stale = (
+        sa.select(assignments.c.id)
         .where(
             assignments.c.project_id == project_id,
             assignments.c.status == "leased",
             assignments.c.expires_at < at,
         )
+        .order_by(assignments.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    rows = conn.execute(
+        assignments.update()
+        .where(assignments.c.id.in_(stale.scalar_subquery()), assignments.c.status == "leased")
         .values(status="expired", finished_at=at)
         .returning(assignments.c.item_id)
     ).all()
-    for item_id, count in Counter(int(r.item_id) for r in rows).items():
+    for item_id, count in sorted(Counter(int(r.item_id) for r in rows).items()):
         release(conn, item_id=item_id, count=count)
     return len(rows)
 
