@@ -58,3 +58,26 @@ def test_a_json_body_over_the_limit_is_413(hub: Assay) -> None:
         response = api.post("/api/v1/projects", json=big, headers=manager.headers)
         assert response.status_code == 413
         assert set(response.json()) == {"ok", "error", "errors", "status"}
+
+
+def test_a_chunked_json_body_over_the_limit_is_413_without_reading_it_whole(hub: Assay) -> None:
+    _small_limits(hub)
+    manager = make_member(hub, make_org(hub), role="manager")
+    body = orjson.dumps({"name": "p", "schema": TEXT_SCHEMA, "description": "x" * 5000})
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 512):
+            yield body[start : start + 512]
+
+    with TestClient(create_app(hub)) as api:
+        response = api.post(
+            "/api/v1/projects",
+            content=chunks(),
+            headers={**manager.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["status"] == 413
+        small = api.post(
+            "/api/v1/projects", json={"name": "q", "schema": TEXT_SCHEMA}, headers=manager.headers
+        )
+        assert small.status_code == 201

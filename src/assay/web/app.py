@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assay
 from assay.app import Assay
@@ -41,16 +42,34 @@ class Guard:
             await self.app(scope, receive, send)
             return
         is_import = scope["method"] == "POST" and scope["path"].endswith("/items")
-        if not is_import:
-            for name, value in scope.get("headers", []):
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                    response = JSONResponse(
-                        errors.error_body(413, f"the request body is larger than {self.max_body} bytes"),
-                        status_code=413,
-                    )
-                    await response(scope, receive, self._with_headers(send))
-                    return
-        await self.app(scope, receive, self._with_headers(send))
+        if is_import:  # the import route streams to disk and applies its own, larger limit
+            await self.app(scope, receive, self._with_headers(send))
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                await self._too_large(scope, receive, send)
+                return
+        # A body without Content-Length (chunked) is counted as it arrives and cut off at the limit,
+        # so it is never read into memory whole.
+        seen = 0
+        limit = self.max_body
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise StarletteHTTPException(413, f"the request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, counted, self._with_headers(send))
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            errors.error_body(413, f"the request body is larger than {self.max_body} bytes"), status_code=413
+        )
+        await response(scope, receive, self._with_headers(send))
 
     @staticmethod
     def _with_headers(send: Send) -> Send:
