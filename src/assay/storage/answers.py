@@ -23,17 +23,22 @@ def latest_fix() -> Any:
     )
 
 
-def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
-    """Annotations of the given items, oldest first, with annotator, workforce and latest review."""
-    if not item_ids:
-        return []
-    latest_review = (
+def latest_verdict() -> Any:
+    """The verdict of an annotation's latest review (accept, reject or fix), if any."""
+    return (
         sa.select(reviews.c.verdict)
         .where(reviews.c.annotation_id == annotations_t.c.id)
         .order_by(reviews.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
+    """Annotations of the given items, oldest first, with annotator, workforce and latest review."""
+    if not item_ids:
+        return []
+    latest_review = latest_verdict()
     return list(
         conn.execute(
             sa.select(

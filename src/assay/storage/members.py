@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from assay.storage.people import now
 from assay.storage.tables import api_tokens, memberships, users, workforces
 
 
@@ -54,12 +53,3 @@ def list_tokens(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
             .order_by(api_tokens.c.id.desc())
         )
     )
-
-
-def revoke_token(conn: Connection, *, org_id: int, token_id: int) -> bool:
-    result = conn.execute(
-        api_tokens.update()
-        .where(api_tokens.c.org_id == org_id, api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    return result.rowcount > 0

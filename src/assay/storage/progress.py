@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.storage.answers import latest_verdict
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import assignments, items, reviews, users, workforces
+from assay.storage.tables import assignments, items, users, workforces
 
 
 def left_for(conn: Connection, *, org_id: int, project_id: int, user_id: int, at: datetime) -> dict[str, int]:
@@ -66,13 +67,7 @@ def answer_times(conn: Connection, *, org_id: int, project_id: int) -> list[sa.R
 
 def item_answers(conn: Connection, *, org_id: int, project_id: int) -> list[sa.Row[Any]]:
     """(item, answers, latest verdict) of every non-gold answer: per-item agreement on the dashboard."""
-    latest = (
-        sa.select(reviews.c.verdict)
-        .where(reviews.c.annotation_id == annotations_t.c.id)
-        .order_by(reviews.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    latest = latest_verdict()
     return list(
         conn.execute(
             sa.select(annotations_t.c.item_id, annotations_t.c.answers, latest.label("review"))

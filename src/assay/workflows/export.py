@@ -17,6 +17,7 @@ from assay.errors import Invalid
 from assay.storage import answers as answer_store
 from assay.storage import projects as store
 from assay.workflows import access
+from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
 FORMATS = ("jsonl", "csv", "parquet", "dpo", "sft")
@@ -48,22 +49,7 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
         for a in anns:
             by_item[int(a.item_id)].append(a)
         for row in rows:
-            annotations = [
-                {
-                    "annotation_id": int(a.id),
-                    "annotator": a.annotator,
-                    "workforce": a.workforce,
-                    "assignment_id": int(a.assignment_id),
-                    # A correction (a ``fix`` review) is the answer of record; the original stays.
-                    "answers": a.fixed_answers if a.fixed_answers is not None else a.answers,
-                    **({"original_answers": a.answers} if a.fixed_answers is not None else {}),
-                    "duration_ms": a.duration_ms,
-                    "created_at": a.created_at.isoformat(),
-                    "review": a.review,
-                    **({"client": a.client} if a.client else {}),
-                }
-                for a in by_item.get(int(row.id), [])
-            ]
+            annotations = [annotation_record(a) for a in by_item.get(int(row.id), [])]
             # Rejected answers do not vote.
             voting = [a for a in annotations if a["review"] != "reject"]
             labels: dict[str, Any] = {}
@@ -127,23 +113,29 @@ def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[
     return formats.write_sft(recs, prompt_input=prompt.name, prompt_kind=prompt.kind, text_questions=texts)
 
 
+def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any]:
+    """One annotation with its provenance; a correction (a ``fix`` review) is the answer of record
+    and the original answer stays alongside it."""
+    record: dict[str, Any] = {
+        id_key: int(a.id),
+        "annotator": a.annotator,
+        "workforce": a.workforce,
+        "assignment_id": int(a.assignment_id),
+        "answers": a.fixed_answers if a.fixed_answers is not None else a.answers,
+        "duration_ms": a.duration_ms,
+        "created_at": a.created_at.isoformat(),
+        "review": a.review,
+    }
+    if a.fixed_answers is not None:
+        record["original_answers"] = a.answers
+    if a.client:
+        record["client"] = a.client
+    return record
+
+
 def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
     """One item with its annotations, for reviewers and managers (gold answers included)."""
-    from assay.errors import NotFound
-    from assay.workflows import projects as project_flows
-
-    access.require(hub, actor, Role.REVIEWER, action="item.read", object_type="item", object_id=item_id)
-    with hub.db.read() as conn:
-        try:
-            row = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
-        except NotFound as exc:
-            raise access.not_found(
-                hub, actor, exc, action="item.read", object_type="item", object_id=item_id
-            ) from None
-    try:
-        project = project_flows.get(hub, actor, int(row.project_id), action="item.read")
-    except NotFound:
-        raise NotFound(f"item {item_id} does not exist") from None
+    row, project = project_flows.visible_item(hub, actor, item_id)
     with hub.db.read() as conn:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[item_id])
     return {
@@ -154,19 +146,5 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
         "priority": row.priority,
         "meta": row.meta,
         "gold": row.gold,
-        "annotations": [
-            {
-                "id": int(a.id),
-                "annotator": a.annotator,
-                "workforce": a.workforce,
-                "assignment_id": int(a.assignment_id),
-                "answers": a.fixed_answers if a.fixed_answers is not None else a.answers,
-                **({"original_answers": a.answers} if a.fixed_answers is not None else {}),
-                "duration_ms": a.duration_ms,
-                "created_at": a.created_at.isoformat(),
-                "review": a.review,
-                **({"client": a.client} if a.client else {}),
-            }
-            for a in anns
-        ],
+        "annotations": [annotation_record(a, id_key="id") for a in anns],
     }

@@ -154,7 +154,7 @@ def revoke_token(hub: Assay, actor: Actor, token_id: int) -> None:
     """Revoke an API token; it stops working on its next request."""
     access.require(hub, actor, Role.MANAGER, action="token.revoke", object_type="token", object_id=token_id)
     with hub.db.write() as conn:
-        done = store.revoke_token(conn, org_id=actor.org_id, token_id=token_id)
+        done = people.revoke_token(conn, org_id=actor.org_id, token_id=token_id)
     if not done:
         raise access.not_found(
             hub,

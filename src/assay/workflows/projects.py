@@ -121,3 +121,20 @@ def list_for(hub: Assay, actor: Actor) -> list[Project]:
 def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:
     with hub.db.read() as conn:
         return store.project_counts(conn, org_id=actor.org_id, project_id=project.id)
+
+
+def visible_item(hub: Assay, actor: Actor, item_id: int, *, action: str = "item.read") -> tuple[Any, Project]:
+    """An item and its project, for reviewers and above who may see that project; 404 otherwise."""
+    access.require(hub, actor, Role.REVIEWER, action=action, object_type="item", object_id=item_id)
+    with hub.db.read() as conn:
+        try:
+            row = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
+        except NotFound as exc:
+            raise access.not_found(
+                hub, actor, exc, action=action, object_type="item", object_id=item_id
+            ) from None
+    try:
+        project = get(hub, actor, int(row.project_id), action=action)
+    except NotFound:
+        raise NotFound(f"item {item_id} does not exist") from None
+    return row, project

@@ -89,18 +89,7 @@ def queue(
 
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:
     """One item with every annotation side by side (reviewers and managers)."""
-    access.require(hub, actor, Role.REVIEWER, action="item.read", object_type="item", object_id=item_id)
-    with hub.db.read() as conn:
-        try:
-            row = project_store.get_item(conn, org_id=actor.org_id, item_id=item_id)
-        except NotFound as exc:
-            raise access.not_found(
-                hub, actor, exc, action="item.read", object_type="item", object_id=item_id
-            ) from None
-    try:
-        project = project_flows.get(hub, actor, int(row.project_id), action="item.read")
-    except NotFound:
-        raise NotFound(f"item {item_id} does not exist") from None
+    _row, project = project_flows.visible_item(hub, actor, item_id)
     return project, _item_views(hub, actor, [item_id])[0]
 
 
