@@ -70,6 +70,9 @@ def _read_delimited(path: Path, delimiter: str, dictionary: Collection[str]) -> 
     try:
         return pacsv.read_csv(
             path,
+            # One thread with small blocks: on a few cores the parallel reader is barely faster and
+            # its per-thread buffers cost more memory than the answers themselves.
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 18),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: _DICT if h in dictionary else pa.string() for h in header},
