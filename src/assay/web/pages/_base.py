@@ -20,6 +20,7 @@ from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Forbidden, NotFound
 from assay.web import render, sessions
 from assay.web.deps import HubDep, client_ip
+from assay.workflows import access
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -59,9 +60,24 @@ class Page:
         return self.actor.at_least(role)
 
     def require(self, role: Role, *, what: str) -> None:
-        """Pages a role may not see answer 404, like a page that does not exist."""
+        """Pages a role may not see answer 404, like a page that does not exist (and are audited).
+
+        Called on the event loop: a denial's one-row audit insert is short, and only denials pay it.
+        """
         if not self.actor.at_least(role):
+            access.audit_denial(
+                self.hub,
+                actor=self.actor,
+                action=page_action(self.request),
+                status=404,
+                detail={"role": role.label},
+            )
             raise NotFound(f"{what} does not exist")
+
+
+def page_action(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 def require_secret(hub: Assay) -> None:
@@ -77,6 +93,16 @@ async def current_page(request: Request, hub: HubDep) -> Page:
     cookie = request.cookies.get(sessions.COOKIE)
     found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=client_ip(request)) if cookie else None
     if found is None:
+        # The pages' 401: audited like the API's, then sent to the sign-in form.
+        await run_in_threadpool(
+            access.audit_denial,
+            hub,
+            actor=None,
+            action=page_action(request),
+            status=401,
+            ip=client_ip(request),
+            detail={"reason": "bad session" if cookie else "no session"},
+        )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     actor, session = found
@@ -91,6 +117,14 @@ async def checked_form(request: Request, page: Page) -> FormData:
     form = await request.form()
     token = form.get("csrf_token")
     if not isinstance(token, str) or not sessions.csrf_ok(page.csrf, token):
+        await run_in_threadpool(
+            access.audit_denial,
+            page.hub,
+            actor=page.actor,
+            action=page_action(request),
+            status=403,
+            detail={"reason": "csrf"},
+        )
         raise Forbidden("the form is out of date or came from another site; reload the page and try again")
     return form
 
