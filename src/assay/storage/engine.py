@@ -5,6 +5,14 @@ SQLite: WAL, foreign keys on, a busy timeout, and every write transaction starts
 SQLite's default deferred transactions).  Reads use plain deferred transactions and never block
 writers under WAL.  PostgreSQL: one pooled engine; overlap and idempotency are enforced by guarded
 UPDATEs and unique constraints, so READ COMMITTED is enough.
+
+Row-level security (PostgreSQL): every query is scoped by organisation in SQL already; as a second
+wall, migration 0005 forces a policy on every tenant table that admits only the rows of the
+organisation named by the transaction-local setting ``assay.org_id``.  The contextvar
+``current_org`` carries that organisation: an authenticated request sets it once the actor is
+known, and each transaction then starts with ``set_config('assay.org_id', …, true)``.  Unset means
+system scope (authentication lookups that span organisations, the operator's CLI, migrations,
+backup and restore).  SQLite has no row-level security; the setting is not used there.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +30,20 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from assay.errors import Invalid
+
+#: The organisation the current request acts in (None: system scope).  Contextvars follow the work
+#: into the threadpool (anyio copies the context), so a sync route sees what its request set.
+current_org: ContextVar[int | None] = ContextVar("assay_current_org", default=None)
+
+
+@contextmanager
+def org_scope(org_id: int | None) -> Iterator[None]:
+    """Run a block in one organisation's scope (None: system scope), restoring the previous one."""
+    token = current_org.set(org_id)
+    try:
+        yield
+    finally:
+        current_org.reset(token)
 
 
 def _dumps(value: Any) -> str:
@@ -61,6 +84,17 @@ def _sqlite_engine(url: str, *, write: bool) -> Engine:
     return engine
 
 
+def _scope_transaction(conn: Connection) -> None:
+    """Name the transaction's organisation for the row-level security policies (PostgreSQL).
+
+    ``is_local`` = true: the setting ends with the transaction, so a pooled connection never carries
+    one request's organisation into the next.
+    """
+    org = current_org.get()
+    if org is not None:
+        conn.exec_driver_sql("SELECT set_config('assay.org_id', %(org)s, true)", {"org": str(int(org))})
+
+
 class Database:
     """The storage hub: a read engine and a write engine (the same one on PostgreSQL)."""
 
@@ -86,6 +120,7 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,
             )
+            event.listen(engine, "begin", _scope_transaction)
             self.read_engine = self.write_engine = engine
         else:
             raise Invalid(

@@ -181,9 +181,26 @@ def _sqlite_row(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _copy_items(raw: Any, batch: list[dict[str, Any]]) -> None:
-    with raw.cursor() as cursor, cursor.copy(f"COPY items ({', '.join(_ITEM_COLUMNS)}) FROM STDIN") as copy:
-        for row in batch:
-            copy.write_row(tuple(_json(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ITEM_COLUMNS))
+    columns = ", ".join(_ITEM_COLUMNS)
+    with raw.cursor() as cursor:
+        # PostgreSQL refuses COPY FROM into a table whose row-level security applies to the caller
+        # (migration 0005, for the ordinary role the server should run as): stage the batch in a
+        # temporary table, then INSERT … SELECT, which the policy checks row by row.
+        cursor.execute("SELECT row_security_active('items')")
+        staged = bool(cursor.fetchone()[0])
+        target = "items"
+        if staged:
+            target = "assay_items_stage"
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {target} ON COMMIT DROP AS "
+                f"SELECT {columns} FROM items WITH NO DATA"
+            )
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(tuple(_json(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ITEM_COLUMNS))
+        if staged:
+            cursor.execute(f"INSERT INTO items ({columns}) SELECT {columns} FROM {target}")
+            cursor.execute(f"TRUNCATE {target}")
 
 
 def get_item(conn: Connection, *, org_id: int, item_id: int) -> sa.Row[Any]:

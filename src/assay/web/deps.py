@@ -4,6 +4,11 @@ An actor comes from ``Authorization: Bearer <token>`` or, for the pages' own scr
 session cookie.  A cookie-authenticated unsafe request (POST/PUT/PATCH/DELETE) must also carry the
 session's CSRF token in ``X-CSRF-Token``: a cross-site form can send the cookie but cannot read the
 token (it is only in the page's ``<meta name="csrf-token">``).
+
+Once the actor is known, the request runs in their organisation's scope (``current_org``): on
+PostgreSQL every later transaction of the request is confined to that organisation by row-level
+security, whatever its queries forget.  The contextvar is set here, in the request's own task, so
+the route (run in the threadpool with a copy of the context) and its streamed response inherit it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from assay.app import Assay
 from assay.domain.people import Actor
 from assay.errors import Forbidden
+from assay.storage.engine import current_org
 from assay.web import sessions
 from assay.workflows import access
 
@@ -30,6 +36,12 @@ HubDep = Annotated[Assay, Depends(get_hub)]
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def enter_org(actor: Actor) -> Actor:
+    """Scope the rest of the request to the actor's organisation (row-level security on PostgreSQL)."""
+    current_org.set(actor.org_id)
+    return actor
 
 
 def _action(request: Request) -> str:
@@ -59,10 +71,11 @@ async def current_actor(request: Request, hub: HubDep) -> Actor:
                 raise Forbidden(
                     "a request from a signed-in browser must send the page's CSRF token in X-CSRF-Token"
                 )
-            return actor
+            return enter_org(actor)
     scheme, _, token = header.partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
-    return await run_in_threadpool(access.authenticate, hub, token=bearer, ip=ip, action=_action(request))
+    actor = await run_in_threadpool(access.authenticate, hub, token=bearer, ip=ip, action=_action(request))
+    return enter_org(actor)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
