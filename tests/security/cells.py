@@ -45,7 +45,9 @@ class Call:
 
 def app_routes(app: Any) -> list[tuple[str, str]]:
     """Every (method, path) the application serves; HEAD is implied by GET."""
-    inner = getattr(app, "app", app)  # the Guard middleware keeps the FastAPI app as .app
+    inner = app
+    while not hasattr(inner, "routes"):  # middleware (Guard, ...) keeps the app it wraps as .app
+        inner = inner.app
     found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(inner.routes):
         if isinstance(context.route, Mount):

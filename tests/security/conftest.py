@@ -41,7 +41,9 @@ def items_with_gold(n: int, *, tag: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {"data": {"text": f"{tag} message {i}"}, "external_id": f"{tag}-{i}"} for i in range(n)
     ]
-    rows.append({"data": {"text": f"{tag} gold"}, "external_id": f"{tag}-gold", "gold": {"sentiment": "gold"}})
+    rows.append(
+        {"data": {"text": f"{tag} gold"}, "external_id": f"{tag}-gold", "gold": {"sentiment": "gold"}}
+    )
     return rows
 
 

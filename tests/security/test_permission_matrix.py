@@ -101,7 +101,9 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
         return too_low
     same_org = (actor == "foreign") == (obj == "other_org")
     if rule.scope == "assignee":
-        return rule.ok if (actor, obj) in (("annotator_a", "own"), ("annotator_b", "other_workforce")) else 404
+        return (
+            rule.ok if (actor, obj) in (("annotator_a", "own"), ("annotator_b", "other_workforce")) else 404
+        )
     visible = same_org and (ROLE[actor] >= Role.REVIEWER or COMPARTMENT.get(actor) == obj)
     if not visible:
         return 404
