@@ -36,6 +36,10 @@ def _int(text: str) -> int:
     return int(text.replace("_", ""))
 
 
+def _addresses(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "./assay-data", "Directory of the embedded SQLite database and uploads."),
     Setting(
@@ -53,6 +57,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", 16 * 1024 * 1024, "Largest JSON request body accepted (bytes).", _int),
     Setting("max_import_bytes", 2 * 1024**3 - 1, "Largest import upload accepted (bytes).", _int),
     Setting("import_error_limit", 20, "How many problems an import reports before it stops looking.", _int),
+    Setting(
+        "trusted_proxies",
+        (),
+        "Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is believed (`*`: any). "
+        "Unset: the header is ignored, and cookies are Secure only on a direct https connection.",
+        _addresses,
+    ),
+    Setting(
+        "rate_limit_per_s",
+        50.0,
+        "JSON API requests per second allowed per token (per client address without one), per process; "
+        "0 turns the limit off.",
+        float,
+    ),
+    Setting(
+        "rate_limit_burst", 200, "Requests a token may make at once before the per-second rate applies.", _int
+    ),
 )
 
 
@@ -64,6 +85,9 @@ class Config:
     max_body_bytes: int = 16 * 1024 * 1024
     max_import_bytes: int = 2 * 1024**3 - 1
     import_error_limit: int = 20
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: int = 200
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -90,6 +114,10 @@ class Config:
         for name in ("max_body_bytes", "max_import_bytes", "import_error_limit"):
             if getattr(self, name) <= 0:
                 raise Invalid(f"ASSAY_{name.upper()} must be a positive number")
+        if self.rate_limit_per_s < 0 or self.rate_limit_burst < 0:
+            raise Invalid("ASSAY_RATE_LIMIT_PER_S and ASSAY_RATE_LIMIT_BURST must be 0 (off) or positive")
+        if self.rate_limit_per_s > 0 and self.rate_limit_burst < 1:
+            raise Invalid("ASSAY_RATE_LIMIT_BURST must be at least 1 while ASSAY_RATE_LIMIT_PER_S is set")
         if self.secret_key is not None and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             raise Invalid(
                 "ASSAY_SECRET_KEY is a placeholder; set a long random value (e.g. `openssl rand -hex 32`)"

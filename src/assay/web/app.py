@@ -15,6 +15,7 @@ import assay
 from assay.app import Assay
 from assay.web import errors, pages, sessions
 from assay.web.api.routes import router as api_router
+from assay.web.ratelimit import RateLimit
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -115,4 +116,6 @@ def create_app(hub: Assay) -> ASGIApp:
     async def healthz(request: Request) -> dict[str, Any]:
         return {"ok": True, "version": assay.__version__}
 
-    return Guard(app, max_body=hub.config.max_body_bytes)
+    # The rate limit sits inside the guard, so a 429 also carries the security headers.
+    limited = RateLimit(app, per_s=hub.config.rate_limit_per_s, burst=hub.config.rate_limit_burst)
+    return Guard(limited, max_body=hub.config.max_body_bytes)

@@ -102,6 +102,24 @@ def resolve(hub: Assay, cookie: str | None, *, ip: str | None) -> tuple[Actor, S
     return Actor(**{**{n: getattr(actor, n) for n in actor.__slots__}, "ip": ip}), session
 
 
+def is_https(request: Request) -> bool:
+    """Did the browser reach us over TLS?  Cookies are marked ``Secure`` when it did.
+
+    ``X-Forwarded-Proto`` is believed only from a proxy the operator named in
+    ``ASSAY_TRUSTED_PROXIES``: from anyone else it is a header a client may forge.
+    """
+    if request.url.scheme == "https":
+        return True
+    hub: Assay = request.app.state.assay
+    trusted = hub.config.trusted_proxies
+    peer = request.client.host if request.client else None
+    if not trusted or ("*" not in trusted and peer not in trusted):
+        return False
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    # A chain of proxies appends: the first value is what the browser used.
+    return forwarded.split(",")[0].strip().lower() == "https"
+
+
 def set_cookie(request: Request, response: Response, value: str) -> None:
     response.set_cookie(
         COOKIE,
@@ -109,7 +127,7 @@ def set_cookie(request: Request, response: Response, value: str) -> None:
         max_age=MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         path="/",
     )
 

@@ -10,7 +10,7 @@ Superusers and BYPASSRLS roles skip every policy, forced or not: the application
 ordinary role.  SQLite has no row-level security; there this revision does nothing.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-28
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
