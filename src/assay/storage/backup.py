@@ -79,7 +79,13 @@ def restore(db: Database, source: BinaryIO) -> dict[str, int]:
         raise Invalid("the backup file is empty") from None
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise Invalid("not an assay backup (bad header)")
-    migrate.upgrade(db, header.get("revision") or "head")
+    revision = header.get("revision")
+    if revision is not None and not migrate.known(revision):
+        raise Invalid(
+            f"the backup comes from a newer assay (schema revision {revision}); upgrade assay first"
+        )
+    # Migrations only add, so rows of an older backup load into today's tables (new columns empty).
+    migrate.upgrade(db)
     tables = {str(t.name): t for t in _tables()}
     times = {
         name: {c.name for c in t.columns if isinstance(c.type, UtcDateTime)} for name, t in tables.items()

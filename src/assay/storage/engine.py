@@ -18,6 +18,7 @@ backup and restore).  SQLite has no row-level security; the setting is not used 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,6 +51,23 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _use_wal(cur: sqlite3.Cursor) -> None:
+    """Switch the database file to WAL (it stays so).  Switching needs a moment of exclusive access
+    and SQLite answers "database is locked" at once, without waiting, when another process holds a
+    lock then (two servers starting on a fresh file), so retry for a while."""
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    for _ in range(300):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.1)
+    cur.execute("PRAGMA journal_mode=WAL")
+
+
 def _sqlite_engine(url: str, *, write: bool) -> Engine:
     engine = sa.create_engine(
         url,
@@ -66,9 +84,9 @@ def _sqlite_engine(url: str, *, write: bool) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
+        _use_wal(cur)
+        cur.execute("PRAGMA foreign_keys=ON")
         # NORMAL in WAL mode is durable across a crash of the process (kill -9); only a power loss can
         # drop the last transactions.  FULL would cost an fsync per submit.
         cur.execute("PRAGMA synchronous=NORMAL")

@@ -45,3 +45,11 @@ def current(db: Database) -> str | None:
 
 def head() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def known(revision: str) -> bool:
+    """Is ``revision`` one of this version's migrations?"""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises several kinds of errors for an unknown revision id
+        return False

@@ -19,7 +19,7 @@ from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Forbidden, NotFound
 from assay.web import render, sessions
-from assay.web.deps import HubDep, client_ip
+from assay.web.deps import HubDep, client_ip, enter_org
 from assay.workflows import access
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -106,6 +106,7 @@ async def current_page(request: Request, hub: HubDep) -> Page:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     actor, session = found
+    enter_org(actor)  # the rest of the request runs in the actor's organisation (RLS on PostgreSQL)
     return Page(hub=hub, actor=actor, csrf=session.csrf, request=request)
 
 

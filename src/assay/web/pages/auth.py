@@ -44,7 +44,7 @@ def _login_form(
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=sessions.is_https(request),
         path="/login",
     )
     return response
