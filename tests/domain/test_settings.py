@@ -25,6 +25,9 @@ def test_defaults() -> None:
         "max_leases": 2,
         "target_confidence": None,
         "priority": 0,
+        "qualification": None,
+        "pause_below": None,
+        "pause_min_gold": 10,
     }
 
 
@@ -67,6 +70,12 @@ def test_design_example_and_round_trip() -> None:
         ({"target_confidence": 1}, ("target_confidence", "1 is not allowed: must be less than 1.0")),
         ({"instructions": None}, ("instructions", "Input should be a valid string, got NoneType None")),
         ({"overlapp": 3}, ("overlapp", "unknown field 'overlapp'; did you mean 'overlap'?")),
+        ({"pause_below": 0}, ("pause_below", "0 is not allowed: must be greater than 0.0")),
+        ({"pause_below": 1.5}, ("pause_below", "1.5 is not allowed: must be at most 1.0")),
+        ({"pause_min_gold": 0}, ("pause_min_gold", "0 is not allowed: must be at least 1")),
+        ({"qualification": {"threshold": 0.8}}, ("qualification.grants_skill", "is required")),
+        ({"qualification": {"grants_skill": "x", "threshold": 2}}, ("qualification.threshold", "2 is not allowed: must be at most 1.0")),
+        ({"qualification": {"grants_skill": "x", "threshold": 0.8, "min_answer": 5}}, ("qualification.min_answer", "unknown field 'min_answer'; did you mean 'min_answers'?")),
     ],
 )  # fmt: skip
 def test_problems(obj: Any, expected: tuple[str, str]) -> None:
@@ -75,3 +84,24 @@ def test_problems(obj: Any, expected: tuple[str, str]) -> None:
     assert [(e["loc"], e["msg"]) for e in info.value.errors] == [expected]
     where = f"{expected[0]}: " if expected[0] else ""
     assert info.value.message == f"invalid project settings: {where}{expected[1]}"
+
+
+def test_quality_gates_round_trip() -> None:
+    settings = parse_settings(
+        {
+            "qualification": {"grants_skill": "math-phd", "threshold": 0.9, "min_answers": 20},
+            "pause_below": 0.75,
+            "pause_min_gold": 12,
+            "target_confidence": 0.97,
+            "overlap": 5,
+        }
+    )
+    assert settings.qualification is not None
+    assert (settings.qualification.grants_skill, settings.qualification.threshold) == ("math-phd", 0.9)
+    assert settings.qualification.min_answers == 20
+    assert (settings.pause_below, settings.pause_min_gold) == (0.75, 12)
+    assert parse_settings(settings.model_dump(mode="json")) == settings
+    assert (
+        parse_settings({"qualification": {"grants_skill": "x", "threshold": 1}}).qualification.min_answers
+        == 10
+    )  # type: ignore[union-attr]

@@ -61,6 +61,7 @@ __all__ = [
     "PreferenceScale",
     "ProjectSchema",
     "ProjectSettings",
+    "Qualification",
     "Question",
     "RankingQuestion",
     "RatingQuestion",
@@ -227,8 +228,16 @@ def _impossible(target: Question, value: Any) -> str | None:
     return None
 
 
+class Qualification(Strict):
+    """A project run as an exam of gold items: pass it and the skill is granted."""
+
+    grants_skill: str = Field(min_length=1, max_length=100, description="Skill granted on passing.")
+    threshold: float = Field(ge=0.0, le=1.0, description="Gold accuracy needed to pass.")
+    min_answers: int = Field(default=10, ge=1, le=10_000, description="Gold answers needed first.")
+
+
 class ProjectSettings(Strict):
-    """How a project is run: overlap, gold, leases, who may work on it."""
+    """How a project is run: overlap, gold, leases, who may work on it, quality gates."""
 
     overlap: int = Field(default=1, ge=1, le=100, description="Answers wanted per item.")
     gold_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of gold items served.")
@@ -241,6 +250,18 @@ class ProjectSettings(Strict):
         default=None, gt=0.5, lt=1.0, description="Adaptive overlap: stop once an item's label is this sure."
     )
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000, description="Order among projects.")
+    qualification: Qualification | None = Field(
+        default=None, description="Grant a skill to annotators who pass this project's gold."
+    )
+    pause_below: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Pause an annotator whose gold accuracy is surely (Wilson upper bound) below this.",
+    )
+    pause_min_gold: int = Field(
+        default=10, ge=1, le=10_000, description="Gold answers needed before anyone is paused."
+    )
 
 
 def _field_names(*models: type[BaseModel]) -> set[str]:
@@ -254,7 +275,7 @@ _SCHEMA_FIELDS = _field_names(
     ProjectSchema, TextInput, ResponsesInput, ChoiceQuestion, SpansQuestion, PreferenceQuestion,
     RatingQuestion, TextQuestion, Condition, RatingScale,
 )  # fmt: skip
-_SETTINGS_FIELDS = _field_names(ProjectSettings)
+_SETTINGS_FIELDS = _field_names(ProjectSettings, Qualification)
 
 
 def parse_schema(obj: Any) -> ProjectSchema:

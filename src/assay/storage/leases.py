@@ -58,7 +58,7 @@ def release(conn: Connection, *, item_id: int, count: int = 1) -> None:
     conn.execute(
         items.update()
         .where(items.c.id == item_id, items.c.is_gold.is_(False))
-        .values(claimed=items.c.claimed - count, open=True)
+        .values(claimed=items.c.claimed - count, open=sa.not_(items.c.settled))
     )
 
 
@@ -100,7 +100,7 @@ def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
     """Take one unit of an item's overlap; False when another annotator took the last one."""
     result = conn.execute(
         items.update()
-        .where(items.c.id == item_id, items.c.claimed < overlap)
+        .where(items.c.id == item_id, items.c.claimed < overlap, items.c.settled.is_(False))
         .values(
             claimed=items.c.claimed + 1,
             open=sa.case((items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
@@ -170,5 +170,18 @@ def extend(conn: Connection, *, assignment_id: int, at: datetime, until: datetim
             assignments.c.id == assignment_id, assignments.c.status == "leased", assignments.c.expires_at > at
         )
         .values(expires_at=until)
+    )
+    return result.rowcount == 1
+
+
+def settle(conn: Connection, *, item_id: int) -> bool:
+    """Close an item whose label is sure enough (adaptive overlap).  Guarded like ``claim``: only a
+    normal item that is not settled yet moves, so concurrent submits settle it exactly once.
+    ``claimed`` stays: live leases on it may still be submitted (their answers are kept), and an
+    expiry or skip gives its unit back without reopening the item (``release``)."""
+    result = conn.execute(
+        items.update()
+        .where(items.c.id == item_id, items.c.is_gold.is_(False), items.c.settled.is_(False))
+        .values(settled=True, open=False)
     )
     return result.rowcount == 1

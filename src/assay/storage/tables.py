@@ -164,6 +164,9 @@ items = sa.Table(
     sa.Column("claimed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("open", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Adaptive overlap: the item's label is sure enough, so it stays closed even when a lease on it
+    # expires or is skipped (``claimed`` still counts what it holds).
+    sa.Column("settled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Time, nullable=False),
     sa.UniqueConstraint("project_id", "external_id"),
     sa.CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
@@ -231,6 +234,23 @@ reviews = sa.Table(
     sa.CheckConstraint("verdict IN ('accept', 'reject', 'fix')", name="verdict"),
 )
 sa.Index("ix_reviews_annotation", reviews.c.annotation_id)
+
+# An annotator paused on one project because their gold accuracy is surely below its threshold.
+# Lifting a pause keeps the row (``lifted_at``): the history stays, and later gold answers are judged
+# from the lift on, so a lifted annotator is not paused again by the answers that paused them.
+project_pauses = sa.Table(
+    "project_pauses",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("lifted_at", Time),
+    sa.Column("lifted_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+)
+sa.Index("ix_project_pauses_member", project_pauses.c.project_id, project_pauses.c.membership_id)
 
 audit_events = sa.Table(
     "audit_events",

@@ -18,7 +18,7 @@ from assay.storage import answers as answer_store
 from assay.storage import leases
 from assay.storage import projects as store
 from assay.storage.people import now
-from assay.workflows import access
+from assay.workflows import access, gates
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -78,6 +78,7 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
             object_id=project.id,
         )
         raise Forbidden(f"this project requires the skills: {', '.join(sorted(missing))}")
+    gates.ensure_not_paused(hub, actor, project)
     at = now()
     expires = at + timedelta(seconds=settings.lease_seconds)
     # Gold is mixed in at the project's rate; the draw is random so that its position tells nothing.
@@ -261,6 +262,12 @@ def submit(
                 "created_at": at,
             },
         )
+    # The gates run after the answer is safely stored, in their own transaction: a gate that
+    # fails must never lose the answer.
+    if item.is_gold:
+        gates.after_gold_answer(hub, actor, project)
+    else:
+        gates.settle_if_sure(hub, actor, project, int(item.id))
     return (
         {
             "id": annotation_id,

@@ -13,10 +13,10 @@ from typing import Any
 from assay import formats
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.errors import Invalid
+from assay.errors import Invalid, NotFound
 from assay.storage import answers as answer_store
 from assay.storage import projects as store
-from assay.workflows import access
+from assay.workflows import access, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -136,8 +136,21 @@ def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any
 def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
     """One item with its annotations, for reviewers and managers (gold answers included)."""
     row, project = project_flows.visible_item(hub, actor, item_id)
+    scope = workforces.compartment(hub, actor)
+    if scope is not None and row.is_gold:
+        # A vendor's reviewer never sees gold: the item is as invisible as a missing one.
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"item {item_id} does not exist"),
+            action="item.read",
+            object_type="item",
+            object_id=item_id,
+        )
     with hub.db.read() as conn:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[item_id])
+    if scope is not None:
+        anns = [a for a in anns if a.workforce == actor.workforce_name]
     return {
         "id": int(row.id),
         "project_id": project.id,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
-from assay.workflows import access
+from assay.storage import gates as gate_store
+from assay.workflows import access, gates, workforces
 from assay.workflows import projects as project_flows
 
 if TYPE_CHECKING:
@@ -55,6 +56,18 @@ def _agreement(rows: list[tuple[Any, str, Any]], level: str) -> dict[str, Any] |
     }
 
 
+def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) -> dict[str, Any]:
+    """How many answers adaptive overlap saved: a settled item would otherwise have taken the cap."""
+    overlap = project.settings.overlap
+    return {
+        "target_confidence": project.settings.target_confidence,
+        "overlap": overlap,
+        "items": n_items,
+        "settled_items": n_settled,
+        "answers_saved": max(overlap * n_settled - settled_answers, 0),
+    }
+
+
 def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
     # Imported here: the server should not load NumPy/SciPy until someone asks for quality.
     from assay import quality
@@ -63,9 +76,16 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
     access.require(
         hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
     )
+    scope = workforces.compartment(hub, actor)
     with hub.db.read() as conn:
         rows = answer_store.project_answers(conn, org_id=actor.org_id, project_id=project.id)
         cost_rows = answer_store.workforce_costs(conn, org_id=actor.org_id)
+        n_items, n_settled, settled_answers = gate_store.settled_counts(
+            conn, org_id=actor.org_id, project_id=project.id
+        )
+    if scope is not None:
+        # A vendor's reviewer sees their own workforce's answers and people only.
+        rows = [r for r in rows if r.workforce == actor.workforce_name]
     questions = [q for q in project.schema.questions if q.kind in CATEGORICAL]
     per_question: dict[str, Any] = {}
     votes: dict[str, list[tuple[Any, str, Any]]] = defaultdict(list)
@@ -85,6 +105,8 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
         "questions": per_question,
         "annotators": [],
         "workforces": [],
+        "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+        "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
     }
     if not questions or not votes[questions[0].name]:
         return out

@@ -19,7 +19,7 @@ from assay.storage import answers as answer_store
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
 from assay.storage.people import now
-from assay.workflows import access
+from assay.workflows import access, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -63,10 +63,16 @@ def _item_views(hub: Assay, actor: Actor, item_ids: list[int]) -> list[QueueItem
         reviewed = store.reviewed_ids(conn, annotation_ids=[int(a.id) for a in anns])
         rows = {i: project_store.get_item(conn, org_id=actor.org_id, item_id=i) for i in item_ids}
     views = {i: QueueItem(i, rows[i].data) for i in item_ids}
+    scope = workforces.compartment(hub, actor)
     for a in anns:
-        views[int(a.item_id)].annotations.append(_annotation_view(a, reviewed))
+        # A vendor's reviewer sees only their own workforce's answers.
+        if scope is None or a.workforce == actor.workforce_name:
+            views[int(a.item_id)].annotations.append(_annotation_view(a, reviewed))
     for v in views.values():
         v.disagreement = _disagree(v.annotations)
+    if scope is not None:
+        # ... and no gold, and no item that holds nothing of theirs.
+        return [views[i] for i in item_ids if views[i].annotations and not rows[i].is_gold]
     return [views[i] for i in item_ids]
 
 
@@ -89,8 +95,18 @@ def queue(
 
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:
     """One item with every annotation side by side (reviewers and managers)."""
-    _row, project = project_flows.visible_item(hub, actor, item_id)
-    return project, _item_views(hub, actor, [item_id])[0]
+    row, project = project_flows.visible_item(hub, actor, item_id)
+    if row.is_gold and workforces.compartment(hub, actor) is not None:
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"item {item_id} does not exist"),
+            action="item.read",
+            object_type="item",
+            object_id=item_id,
+        )
+    views = _item_views(hub, actor, [item_id])
+    return project, views[0] if views else QueueItem(item_id, row.data)
 
 
 def judge(
@@ -129,6 +145,11 @@ def judge(
         project = project_flows.get(hub, actor, int(row.project_id), action=action)
     except NotFound:
         raise missing from None
+    scope = workforces.compartment(hub, actor)
+    if scope is not None and row.workforce_id != scope:
+        raise access.not_found(
+            hub, actor, missing, action=action, object_type="annotation", object_id=annotation_id
+        )
     clean = None
     if verdict == "fix":
         with hub.db.read() as conn:

@@ -12,6 +12,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
+from assay.web.api.gates import router as gates_router
 from assay.web.deps import ActorDep, HubDep
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
@@ -209,3 +210,7 @@ class Revision(BaseModel):
 async def revise(annotation_id: int, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Correct one's own answer while its lease holds (undo); stored as a correction, never an overwrite."""
     return await run_in_threadpool(annotate.revise, hub, actor, annotation_id, answers=body.answers)
+
+
+# Workforces and the quality gates live in their own module; mounted here so the app needs no change.
+router.include_router(gates_router)

@@ -1,0 +1,103 @@
+"""API for workforces and the quality gates: vendor report, gold promotion, pauses, flags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from assay.errors import Invalid
+from assay.web.deps import ActorDep, HubDep
+from assay.workflows import workforces
+
+router = APIRouter()
+
+
+@router.get("/workforces", tags=["workforces"])
+async def list_workforces(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Every workforce of the organisation with its kind, cost model and active members."""
+    found = await run_in_threadpool(workforces.list_all, hub, actor)
+    return {"ok": True, "workforces": found}
+
+
+@router.post("/workforces", status_code=201, tags=["workforces"])
+async def create_workforce(
+    hub: HubDep,
+    actor: ActorDep,
+    body: Annotated[
+        dict[str, Any], Body(description="{name, kind: in_house|vendor, cost_per_hour | cost_per_answer}")
+    ],
+) -> dict[str, Any]:
+    return {"ok": True, **await run_in_threadpool(workforces.create, hub, actor, body)}
+
+
+@router.patch("/workforces/{workforce_id}", tags=["workforces"])
+async def update_workforce(
+    workforce_id: int,
+    hub: HubDep,
+    actor: ActorDep,
+    body: Annotated[dict[str, Any], Body(description="any of name, kind, cost_per_hour, cost_per_answer")],
+) -> dict[str, Any]:
+    return {"ok": True, **await run_in_threadpool(workforces.update, hub, actor, workforce_id, body)}
+
+
+@router.get(
+    "/projects/{project_id}/vendors",
+    tags=["quality"],
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def vendor_report(
+    project_id: int,
+    hub: HubDep,
+    actor: ActorDep,
+    format: Annotated[str, Query(description="json (default) or csv")] = "json",
+) -> Any:
+    """Workforces side by side: gold accuracy, agreement with the others' consensus, throughput, cost."""
+    from assay.workflows import vendors
+
+    if format not in ("json", "csv"):
+        raise Invalid(
+            f"format={format!r}: choose json or csv",
+            errors=[{"loc": "format", "msg": "unknown format", "value": format}],
+        )
+    result = await run_in_threadpool(vendors.report, hub, actor, project_id)
+    if format == "csv":
+        return Response(
+            vendors.to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="vendors-{project_id}.csv"'},
+        )
+    return result
+
+
+class GoldBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="the known answers, {question: value}")
+
+
+@router.post("/items/{item_id}/gold", status_code=201, tags=["items"])
+async def promote_gold(item_id: int, body: GoldBody, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Make a reviewed (accepted or fixed) item gold with these known answers."""
+    from assay.workflows import gates
+
+    return await run_in_threadpool(gates.promote_gold, hub, actor, item_id, answers=body.answers)
+
+
+@router.delete("/projects/{project_id}/pauses/{pause_id}", tags=["quality"])
+async def lift_pause(project_id: int, pause_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Lift an annotator's pause on a project; only gold answers after the lift count from now on."""
+    from assay.workflows import gates
+
+    return await run_in_threadpool(gates.lift_pause, hub, actor, project_id, pause_id)
+
+
+@router.get("/projects/{project_id}/flags", tags=["quality"])
+async def project_flags(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Annotations flagged as too fast, constant, pasted or machine-written, for review."""
+    from assay.workflows import flags
+
+    return await run_in_threadpool(flags.project_flags, hub, actor, project_id)

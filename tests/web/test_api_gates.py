@@ -1,0 +1,226 @@
+"""Workforces, vendor compartments, gold, pauses, qualification, adaptive overlap and flags over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from assay.app import Assay
+from assay.web.api import gates as api_gates
+from assay.web.api import routes as api_routes
+from assay.workflows import review
+from tests.factories import Member, make_member, make_org
+
+SECRET = "GOLD-SECRET-51d0"
+SCHEMA: dict[str, Any] = {
+    "inputs": [{"name": "text", "kind": "text"}],
+    "questions": [
+        {"name": "sentiment", "kind": "choice", "options": ["positive", "neutral", "negative"]},
+        {"name": "note", "kind": "text", "required": False},
+    ],
+}
+
+
+def _project(api: TestClient, manager: Member, items: list[dict[str, Any]], **settings: Any) -> int:
+    body = {"name": f"p{len(items)}-{sorted(settings)}", "schema": SCHEMA, "settings": settings}
+    r = api.post("/api/v1/projects", headers=manager.headers, json=body)
+    assert r.status_code == 201, r.text
+    pid = int(r.json()["id"])
+    assert api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=items).status_code == 201
+    return pid
+
+
+def _answer(api: TestClient, who: Member, pid: int, answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    lease = api.get(f"/api/v1/projects/{pid}/next", headers=who.headers)
+    assert lease.status_code == 200, lease.text
+    body = lease.json()
+    r = api.post(
+        f"/api/v1/assignments/{body['assignment_id']}/submit",
+        headers=who.headers,
+        json={"answers": answers, "duration_ms": 20_000, **extra},
+    )
+    assert r.status_code == 201, r.text
+    return {**r.json(), "lease": body}
+
+
+def test_workforces_are_managed_by_managers(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    h = manager.headers
+    r = api.post(
+        "/api/v1/workforces", headers=h, json={"name": "Acme", "kind": "vendor", "cost_per_answer": 0.2}
+    )
+    assert r.status_code == 201, r.text
+    acme = r.json()
+    assert (acme["kind"], acme["cost_per_answer"], acme["cost_per_hour"]) == ("vendor", 0.2, None)
+    assert api.post("/api/v1/workforces", headers=h, json={"name": "Acme"}).status_code == 409
+    for bad, loc in [
+        ({"name": "X", "kind": "contractor"}, "kind"),
+        ({"name": "X", "cost_per_hour": -1}, "cost_per_hour"),
+        ({"name": ""}, "name"),
+        ({"name": "X", "cost_per_hour": 1, "cost_per_answer": 1}, "cost_per_answer"),
+        ({"name": "X", "colour": "red"}, "colour"),
+    ]:
+        r = api.post("/api/v1/workforces", headers=h, json=bad)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == loc, (bad, r.text)
+    # Switching cost models in one PATCH drops the other model.
+    r = api.patch(f"/api/v1/workforces/{acme['id']}", headers=h, json={"cost_per_hour": 30})
+    assert r.status_code == 200 and (r.json()["cost_per_hour"], r.json()["cost_per_answer"]) == (30.0, None)
+    assert (
+        api.patch(f"/api/v1/workforces/{acme['id']}", headers=h, json={"kind": "in_house"}).json()["kind"]
+        == "in_house"
+    )
+    listed = api.get("/api/v1/workforces", headers=h).json()["workforces"]
+    assert [w["name"] for w in listed] == ["Acme"]
+    assert api.get("/api/v1/workforces", headers=reviewer.headers).status_code == 403
+    assert api.post("/api/v1/workforces", headers=reviewer.headers, json={"name": "Y"}).status_code == 403
+    other = make_member(hub, make_org(hub), role="manager")
+    assert (
+        api.patch(f"/api/v1/workforces/{acme['id']}", headers=other.headers, json={"name": "Z"}).status_code
+        == 404
+    )
+    assert api.get("/api/v1/workforces", headers=other.headers).json()["workforces"] == []
+
+
+def test_vendor_compartments_and_other_organisations(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    a1 = make_member(hub, org, workforce="Vendor A", vendor=True)
+    b1 = make_member(hub, org, workforce="Vendor B", vendor=True)
+    a_rev = make_member(hub, org, role="reviewer", workforce="Vendor A", vendor=True)
+    house_rev = make_member(hub, org, role="reviewer", workforce="House")
+    items = [
+        {"data": {"text": "normal"}},
+        {"data": {"text": "gold"}, "gold": {"sentiment": "neutral", "note": SECRET}},
+    ]
+    pid = _project(api, manager, items, overlap=2, gold_rate=1.0)
+    answered = {}
+    for who, label in ((a1, "positive"), (b1, "negative")):
+        first = _answer(api, who, pid, {"sentiment": label, "note": f"note by {who.email}"})
+        second = _answer(api, who, pid, {"sentiment": label})
+        answered[who.email] = (first, second)
+    normal = next(x["item_id"] for x in answered[a1.email] if x["lease"]["item"]["data"]["text"] == "normal")
+    gold = next(x["item_id"] for x in answered[a1.email] if x["lease"]["item"]["data"]["text"] == "gold")
+    b_annotation = next(x["id"] for x in answered[b1.email] if x["item_id"] == normal)
+
+    seen = api.get(f"/api/v1/items/{normal}", headers=a_rev.headers).json()
+    assert {a["workforce"] for a in seen["annotations"]} == {"Vendor A"}
+    assert b1.email not in str(seen)
+    assert api.get(f"/api/v1/items/{gold}", headers=a_rev.headers).status_code == 404
+    quality = api.get(f"/api/v1/projects/{pid}/quality", headers=a_rev.headers).json()
+    assert {a["user"] for a in quality["annotators"]} == {a1.email}
+    assert b1.email not in str(api.get(f"/api/v1/projects/{pid}/flags", headers=a_rev.headers).json())
+    assert api.get(f"/api/v1/projects/{pid}/vendors", headers=a_rev.headers).status_code == 403
+    assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 403
+    actor = a_rev.actor(hub)
+    try:
+        review.judge(hub, actor, b_annotation, verdict="accept")
+        raise AssertionError("a vendor's reviewer judged another vendor's answer")
+    except Exception as exc:  # the NotFound a foreign id gets
+        assert type(exc).__name__ == "NotFound"
+    # In-house reviewers and managers see across vendors.
+    both = api.get(f"/api/v1/items/{normal}", headers=house_rev.headers).json()
+    assert {a["workforce"] for a in both["annotations"]} == {"Vendor A", "Vendor B"}
+    assert api.get(f"/api/v1/items/{gold}", headers=manager.headers).json()["gold"]["note"] == SECRET
+    report = api.get(f"/api/v1/projects/{pid}/vendors", headers=manager.headers).json()
+    assert {w["name"] for w in report["workforces"]} == {"Vendor A", "Vendor B"}
+
+    outsiders = [make_member(hub, make_org(hub), role=role) for role in ("manager", "reviewer", "annotator")]
+    for o in outsiders:
+        for r in (
+            api.get(f"/api/v1/projects/{pid}/vendors", headers=o.headers),
+            api.get(f"/api/v1/projects/{pid}/vendors?format=csv", headers=o.headers),
+            api.get(f"/api/v1/projects/{pid}/flags", headers=o.headers),
+            api.get(f"/api/v1/projects/{pid}/quality", headers=o.headers),
+            api.get(f"/api/v1/items/{normal}", headers=o.headers),
+            api.post(
+                f"/api/v1/items/{normal}/gold", headers=o.headers, json={"answers": {"sentiment": "neutral"}}
+            ),
+            api.delete(f"/api/v1/projects/{pid}/pauses/1", headers=o.headers),
+        ):
+            assert r.status_code in ((404,) if o.role == "manager" else (403, 404)), (
+                o.role,
+                r.request.url,
+                r.text,
+            )
+            assert SECRET not in r.text and a1.email not in r.text
+
+
+def test_gold_answers_never_reach_an_annotator(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    annotator = make_member(hub, org, workforce="Vendor A", vendor=True)
+    items = [
+        {"data": {"text": "gold one"}, "gold": {"sentiment": "neutral", "note": SECRET}},
+        {"data": {"text": "normal one"}},
+        {"data": {"text": "normal two"}},
+    ]
+    pid = _project(api, manager, items, overlap=2, gold_rate=1.0, pause_below=0.9, pause_min_gold=1)
+    h = annotator.headers
+    bodies: list[str] = []
+    lease = api.get(f"/api/v1/projects/{pid}/next", headers=h)
+    bodies.append(lease.text)
+    first = lease.json()
+    assert first["item"]["data"]["text"] == "gold one"  # gold_rate 1: gold comes first
+    submitted = api.post(
+        f"/api/v1/assignments/{first['assignment_id']}/submit",
+        headers=h,
+        json={"answers": {"sentiment": "positive"}},
+    )
+    bodies.append(submitted.text)
+    annotation = submitted.json()["id"]
+    # A wrong gold answer paused the annotator (pause_min_gold 1): the message must not leak the gold either.
+    paused = api.get(f"/api/v1/projects/{pid}/next", headers=h)
+    assert paused.status_code == 403 and "paused" in paused.json()["error"]
+    bodies.append(paused.text)
+    item = first["item"]["id"]
+    responses = [
+        api.post("/api/v1/projects", headers=h, json={"name": "x", "schema": SCHEMA}),
+        api.post(f"/api/v1/projects/{pid}/items", headers=h, json=[{"data": {"text": "x"}}]),
+        lease,
+        submitted,
+        api.get("/api/v1/projects", headers=h),
+        api.get(f"/api/v1/projects/{pid}", headers=h),
+        api.post(f"/api/v1/assignments/{first['assignment_id']}/extend", headers=h),
+        api.post(f"/api/v1/assignments/{first['assignment_id']}/skip", headers=h),
+        api.post(
+            f"/api/v1/annotations/{annotation}/revise", headers=h, json={"answers": {"sentiment": "neutral"}}
+        ),
+        api.get(f"/api/v1/items/{item}", headers=h),
+        api.get(f"/api/v1/projects/{pid}/export", headers=h),
+        api.get(f"/api/v1/projects/{pid}/quality", headers=h),
+        api.get(f"/api/v1/projects/{pid}/vendors", headers=h),
+        api.get(f"/api/v1/projects/{pid}/vendors?format=csv", headers=h),
+        api.get(f"/api/v1/projects/{pid}/flags", headers=h),
+        api.get("/api/v1/workforces", headers=h),
+        api.post(f"/api/v1/items/{item}/gold", headers=h, json={"answers": {"sentiment": "neutral"}}),
+        api.delete(f"/api/v1/projects/{pid}/pauses/1", headers=h),
+        api.patch("/api/v1/workforces/1", headers=h, json={"name": "x"}),
+        api.post("/api/v1/workforces", headers=h, json={"name": "x"}),
+    ]
+    for r in responses:
+        assert r.status_code < 500, r.text
+        bodies.append(r.text)
+    swept = {r.request.method + " " + r.request.url.path for r in responses}
+    templates = {
+        method + " " + prefix + route.path
+        for prefix, router in (("", api_routes.router), ("/api/v1", api_gates.router))
+        for route in router.routes
+        for method in getattr(route, "methods", None) or ()
+    }
+    # Every API endpoint is in the sweep: a new one fails here until it is added above.
+    assert {_template(path) for path in swept} == templates
+    assert all(SECRET not in body for body in bodies)
+
+
+def _template(swept: str) -> str:
+    method, path = swept.split(" ")
+    parts = path.split("/")
+    names = {"projects": "{project_id}", "items": "{item_id}", "assignments": "{assignment_id}",
+             "annotations": "{annotation_id}", "workforces": "{workforce_id}", "pauses": "{pause_id}"}  # fmt: skip
+    for i in range(1, len(parts)):
+        if parts[i].isdigit():
+            parts[i] = names[parts[i - 1]]
+    return method + " " + "/".join(parts)
