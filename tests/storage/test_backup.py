@@ -16,6 +16,7 @@ from assay.storage import backup
 from assay.storage.engine import Database
 from assay.web.app import create_app
 from tests.factories import TEXT_SCHEMA, make_member, make_org, text_items
+from tests.web.test_isolation import assert_canary_stays_in_b, plant_canary
 
 
 def _populate(hub: Assay) -> dict[str, object]:
@@ -35,7 +36,9 @@ def _populate(hub: Assay) -> dict[str, object]:
             json={"answers": {"sentiment": "positive"}},
             headers=annotator.headers,
         )
+        canary = plant_canary(hub, api)
     return {
+        "canary": canary,
         "manager_a": manager_a,
         "manager_b": manager_b,
         "annotator": annotator,
@@ -51,7 +54,7 @@ def test_backup_restores_into_either_backend_and_keeps_isolation(
     made = _populate(hub)
     file = tmp_path / "assay.backup"
     counts = backup.backup_file(hub.db, file)
-    assert counts["items"] == 8 and counts["annotations"] == 1
+    assert counts["items"] == 10 and counts["annotations"] == 2  # incl. the canary organisation
     url = (
         f"sqlite:///{tmp_path / 'restored.db'}"
         if target == "sqlite"
@@ -74,9 +77,11 @@ def test_backup_restores_into_either_backend_and_keeps_isolation(
             assert item.status_code == 404
             # New rows continue after the restored ids.
             lease = api.get(f"/api/v1/projects/{made['project_a']}/next", headers=annotator.headers)  # type: ignore[attr-defined]
-            assert lease.status_code == 200 and lease.json()["assignment_id"] == 2
+            assert lease.status_code == 200 and lease.json()["assignment_id"] == 3
             with pytest.raises(Conflict, match="not empty"):
                 backup.restore_file(restored_db, file)
+            # The isolation canary planted before the backup stays in its organisation afterwards.
+            assert_canary_stays_in_b(restored, api, made["canary"])
     finally:
         restored_db.dispose()
 

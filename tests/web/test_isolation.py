@@ -12,7 +12,7 @@ from tests.factories import PREFERENCE_SCHEMA, make_member, make_org
 CANARY = "CANARY-7f3a9c"
 
 
-def _plant(hub: Assay, api: TestClient) -> dict[str, Any]:
+def plant_canary(hub: Assay, api: TestClient) -> dict[str, Any]:
     org_b = make_org(hub, f"org-{CANARY.lower()}")
     manager = make_member(hub, org_b, role="manager")
     annotator = make_member(hub, org_b, workforce=f"Vendor {CANARY}", vendor=True)
@@ -42,7 +42,11 @@ def _plant(hub: Assay, api: TestClient) -> dict[str, Any]:
 
 
 def test_nothing_of_organisation_b_reaches_organisation_a(hub: Assay, api: TestClient) -> None:
-    planted = _plant(hub, api)
+    assert_canary_stays_in_b(hub, api, plant_canary(hub, api))
+
+
+def assert_canary_stays_in_b(hub: Assay, api: TestClient, planted: dict[str, Any]) -> None:
+    """Every role of a new organisation A fetches everything it can; B's canary appears nowhere."""
     org_a = make_org(hub)
     members = [make_member(hub, org_a, role=role) for role in ("owner", "manager", "reviewer", "annotator")]
     own = api.post(
@@ -81,7 +85,7 @@ def test_nothing_of_organisation_b_reaches_organisation_a(hub: Assay, api: TestC
 
 
 def test_foreign_ids_under_own_urls_are_404(hub: Assay, api: TestClient) -> None:
-    planted = _plant(hub, api)
+    planted = plant_canary(hub, api)
     org_a = make_org(hub)
     manager = make_member(hub, org_a, role="manager")
     annotator = make_member(hub, org_a)
