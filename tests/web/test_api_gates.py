@@ -224,3 +224,160 @@ def _template(swept: str) -> str:
         if parts[i].isdigit():
             parts[i] = names[parts[i - 1]]
     return method + " " + "/".join(parts)
+
+
+def test_promote_a_reviewed_answer_to_gold(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    annotator = make_member(hub, org)
+    later = make_member(hub, org)
+    pid = _project(
+        api, manager, [{"data": {"text": "one"}}, {"data": {"text": "two"}}], overlap=1, gold_rate=1.0
+    )
+    done = _answer(api, annotator, pid, {"sentiment": "negative"})
+    url = f"/api/v1/items/{done['item_id']}/gold"
+    body = {"answers": {"sentiment": "negative"}}
+    assert api.post(url, headers=manager.headers, json=body).status_code == 409  # not reviewed yet
+    review.judge(hub, reviewer.actor(hub), done["id"], verdict="accept")
+    assert api.post(url, headers=reviewer.headers, json=body).status_code == 403
+    bad = api.post(url, headers=manager.headers, json={"answers": {"sentiment": "furious"}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == "answers.sentiment"
+    r = api.post(url, headers=manager.headers, json=body)
+    assert r.status_code == 201 and r.json()["gold"] == {"sentiment": "negative"}
+    assert api.post(url, headers=manager.headers, json=body).status_code == 409
+    assert (
+        api.get(f"/api/v1/items/{done['item_id']}", headers=manager.headers).json()["gold"] == body["answers"]
+    )
+    # The new gold item is served to the next annotator (gold_rate 1) while normal work remains.
+    assert (
+        api.get(f"/api/v1/projects/{pid}/next", headers=later.headers).json()["item"]["id"] == done["item_id"]
+    )
+
+
+def test_pausing_needs_a_sure_shortfall_and_a_manager_can_lift_it(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    careless = make_member(hub, org)
+    unlucky = make_member(hub, org)
+    gold = [{"data": {"text": f"g{i}"}, "gold": {"sentiment": "positive"}} for i in range(12)]
+    normal = [{"data": {"text": f"n{i}"}} for i in range(20)]
+    pid = _project(api, manager, gold + normal, overlap=2, gold_rate=1.0, pause_below=0.8, pause_min_gold=5)
+    for _ in range(5):  # one miss in five: the interval still reaches 0.8, so no pause
+        _answer(api, unlucky, pid, {"sentiment": "negative" if _ == 0 else "positive"})
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=unlucky.headers).status_code == 200
+    for _ in range(5):
+        _answer(api, careless, pid, {"sentiment": "neutral"})
+    r = api.get(f"/api/v1/projects/{pid}/next", headers=careless.headers)
+    assert r.status_code == 403 and "paused" in r.json()["error"] and "0/5" in r.json()["error"]
+    paused = api.get(f"/api/v1/projects/{pid}/quality", headers=manager.headers).json()["paused"]
+    assert [p["user"] for p in paused] == [careless.email]
+    lift = f"/api/v1/projects/{pid}/pauses/{paused[0]['id']}"
+    assert api.delete(lift, headers=reviewer.headers).status_code == 403
+    assert (
+        api.delete(lift, headers=make_member(hub, make_org(hub), role="manager").headers).status_code == 404
+    )
+    assert api.delete(lift, headers=manager.headers).status_code == 200
+    assert api.delete(lift, headers=manager.headers).status_code == 404
+    assert api.get(f"/api/v1/projects/{pid}/quality", headers=manager.headers).json()["paused"] == []
+    # The answers that paused them are forgiven: work resumes.
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=careless.headers).status_code == 200
+
+
+def test_passing_a_qualification_grants_its_skill(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    good, bad = make_member(hub, org), make_member(hub, org)
+    exam = [{"data": {"text": f"q{i}"}, "gold": {"sentiment": "neutral"}} for i in range(3)]
+    qual = {"grants_skill": "sentiment-pro", "threshold": 0.66, "min_answers": 3}
+    exam_id = _project(api, manager, [*exam, {"data": {"text": "filler"}}], gold_rate=1.0, qualification=qual)
+    body = {"name": "paid work", "schema": SCHEMA, "settings": {"required_skills": ["sentiment-pro"]}}
+    work_id = api.post("/api/v1/projects", headers=manager.headers, json=body).json()["id"]
+    api.post(f"/api/v1/projects/{work_id}/items", headers=manager.headers, json=[{"data": {"text": "w"}}])
+    assert api.get(f"/api/v1/projects/{work_id}/next", headers=good.headers).status_code == 403
+    for i in range(3):
+        _answer(api, good, exam_id, {"sentiment": "neutral" if i else "positive"})  # 2 of 3
+        _answer(api, bad, exam_id, {"sentiment": "positive" if i else "neutral"})  # 1 of 3
+    assert api.get(f"/api/v1/projects/{work_id}/next", headers=good.headers).status_code == 200
+    assert api.get(f"/api/v1/projects/{work_id}/next", headers=bad.headers).status_code == 403
+
+
+def test_adaptive_overlap_settles_a_sure_item_and_keeps_it_closed(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    a, b, c, d = (make_member(hub, org) for _ in range(4))
+    pid = _project(api, manager, [{"data": {"text": "only"}}], overlap=5, target_confidence=0.9)
+    leases = {m.email: api.get(f"/api/v1/projects/{pid}/next", headers=m.headers).json() for m in (a, b, c)}
+    for m in (a, b):
+        r = api.post(
+            f"/api/v1/assignments/{leases[m.email]['assignment_id']}/submit",
+            headers=m.headers,
+            json={"answers": {"sentiment": "positive"}},
+        )
+        assert r.status_code == 201
+    # Two agreeing answers from annotators of unmeasured accuracy (0.75 each) give 36:1:1 odds, 0.947 >= 0.9.
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=d.headers).status_code == 204
+    # A live lease on the settled item may still be skipped; the item stays closed.
+    assert (
+        api.post(
+            f"/api/v1/assignments/{leases[c.email]['assignment_id']}/skip", headers=c.headers
+        ).status_code
+        == 200
+    )
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=d.headers).status_code == 204
+    adaptive = api.get(f"/api/v1/projects/{pid}/quality", headers=manager.headers).json()["adaptive_overlap"]
+    assert adaptive == {
+        "target_confidence": 0.9,
+        "overlap": 5,
+        "items": 1,
+        "settled_items": 1,
+        "answers_saved": 3,
+    }
+
+
+def test_disagreement_keeps_an_item_open(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    a, b, c = (make_member(hub, org) for _ in range(3))
+    pid = _project(api, manager, [{"data": {"text": "only"}}], overlap=5, target_confidence=0.9)
+    _answer(api, a, pid, {"sentiment": "positive"})
+    _answer(api, b, pid, {"sentiment": "negative"})
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=c.headers).status_code == 200
+
+
+def test_flags_list_fast_constant_pasted_and_machine_written_answers(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    honest, fast, paster, bot, same = (make_member(hub, org) for _ in range(5))
+    items = [{"data": {"text": f"t{i}"}} for i in range(12)]
+    pid = _project(api, manager, items, overlap=5)
+    machine = (
+        "Certainly! Here is a breakdown of the sentiment:\n\n**Overall**: the message is positive.\n"
+        "- It thanks the team\n- It praises the product\n- It asks for more\n\nI hope this helps!"
+    )
+    labels = ["positive", "neutral", "negative"]
+    for i in range(12):
+        _answer(api, honest, pid, {"sentiment": labels[i % 3], "note": "seems fine to me"})
+        _answer(api, same, pid, {"sentiment": "positive"})
+    _answer(api, fast, pid, {"sentiment": "neutral"}, duration_ms=300)
+    _answer(
+        api,
+        paster,
+        pid,
+        {"sentiment": "neutral", "note": "x" * 120},
+        client={"text": {"note": {"pastes": 1, "pasted_chars": 120}}},
+    )
+    _answer(api, bot, pid, {"sentiment": "positive", "note": machine})
+    r = api.get(f"/api/v1/projects/{pid}/flags", headers=manager.headers)
+    assert r.status_code == 200
+    kinds: dict[str, set[str]] = {}
+    for a in r.json()["annotations"]:
+        kinds.setdefault(a["annotator"], set()).update(f["flag"] for f in a["flags"])
+    assert kinds == {
+        fast.email: {"too_fast"},
+        paster.email: {"pasted"},
+        bot.email: {"machine_text"},
+        same.email: {"constant"},
+    }
+    assert api.get(f"/api/v1/projects/{pid}/flags", headers=honest.headers).status_code == 403
