@@ -352,3 +352,11 @@ def test_dashboard_draws_svg_charts(site: Site) -> None:
     assert page.text.count('<svg class="chart"') == 4
     assert site.emails["annotator"] in page.text
     assert "lowest agreement" in page.text
+
+
+def test_dashboard_compares_vendors_for_managers_only(site: Site) -> None:
+    page = site.client("manager").get(f"/projects/{site.project_id}/dashboard")
+    assert page.status_code == 200 and "Vendor comparison" in page.text
+    assert f"/api/v1/projects/{site.project_id}/vendors?format=csv" in page.text
+    reviewer = site.client("reviewer").get(f"/projects/{site.project_id}/dashboard")
+    assert reviewer.status_code == 200 and "Vendor comparison" not in reviewer.text

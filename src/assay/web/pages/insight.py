@@ -18,6 +18,11 @@ router = APIRouter(include_in_schema=False)
 async def project_dashboard(project_id: int, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"project {project_id}")
     data = await run_in_threadpool(dashboard.project_dashboard, page.hub, page.actor, project_id)
+    vendor_report = None
+    if page.at_least(Role.MANAGER):  # the comparison crosses compartments: managers only
+        from assay.workflows import vendors
+
+        vendor_report = await run_in_threadpool(vendors.report, page.hub, page.actor, project_id)
     q = data["quality"]
     agreement_rows = [
         (name, a["value"], a["low"], a["high"])
@@ -35,6 +40,7 @@ async def project_dashboard(project_id: int, request: Request, page: PageDep) ->
         workforce_svg=charts.bar_chart("Answers per workforce", data["per_workforce"]),
         agreement_svg=charts.interval_chart("Agreement (Krippendorff's alpha, 95% interval)", agreement_rows),
         agreement_rows=agreement_rows,
+        vendor_report=vendor_report,
     )
 
 
