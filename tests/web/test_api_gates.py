@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from assay.app import Assay
 from assay.web.api import gates as api_gates
 from assay.web.api import routes as api_routes
-from assay.workflows import review
+from assay.workflows import dashboard, review
 from tests.factories import Member, make_member, make_org
 
 SECRET = "GOLD-SECRET-51d0"
@@ -115,6 +115,8 @@ def test_vendor_compartments_and_other_organisations(hub: Assay, api: TestClient
     assert api.get(f"/api/v1/projects/{pid}/vendors", headers=a_rev.headers).status_code == 403
     assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 403
     actor = a_rev.actor(hub)
+    board = dashboard.project_dashboard(hub, actor, pid)
+    assert b1.email not in str(board) and a1.email in str(board) and board["lowest"] == []
     try:
         review.judge(hub, actor, b_annotation, verdict="accept")
         raise AssertionError("a vendor's reviewer judged another vendor's answer")

@@ -12,7 +12,7 @@ from assay.domain.people import Actor, Role
 from assay.storage import progress
 from assay.storage import projects as project_store
 from assay.storage.people import now
-from assay.workflows import access, quality
+from assay.workflows import access, quality, workforces
 from assay.workflows import projects as project_flows
 
 
@@ -72,6 +72,12 @@ def project_dashboard(hub: Assay, actor: Actor, project_id: int) -> dict[str, An
         times = progress.answer_times(conn, org_id=actor.org_id, project_id=project.id)
         per_item = progress.item_answers(conn, org_id=actor.org_id, project_id=project.id)
         counts = project_store.project_counts(conn, org_id=actor.org_id, project_id=project.id)
+    scope = workforces.compartment(hub, actor)
+    if scope is not None:
+        # A vendor's reviewer sees their own workforce's answers only; item agreement would mix
+        # in other vendors' answers, so it is left out for them.
+        times = [t for t in times if t.workforce == actor.workforce_name]
+        per_item = []
     daily: Counter[date] = Counter(_day(t.created_at) for t in times)
     cumulative: list[tuple[date, int]] = []
     total = 0
