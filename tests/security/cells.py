@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from assay.storage.tables import items
+from assay.storage.people import now
+from assay.storage.tables import items, organizations, project_pauses, workforces
 from assay.web import sessions
 from assay.workflows import admin
 from tests.factories import Member
@@ -77,6 +78,43 @@ def _fresh_token(world: World, obj: str) -> int:
     return world.token_id(Member(member.email, token, member.role, member.workforce, member.org))
 
 
+def _workforce(world: World, obj: str) -> int:
+    """The object's workforce: vendor A or B of the home organisation, or the other organisation's."""
+    with world.hub.db.read() as conn:
+        row = conn.execute(
+            sa.select(workforces.c.id)
+            .join(organizations, organizations.c.id == workforces.c.org_id)
+            .where(organizations.c.slug == _member(world, obj).org, workforces.c.name == WORKFORCE[obj])
+        ).one()
+    return int(row.id)
+
+
+def _fresh_pause(world: World, obj: str) -> int:
+    """A live pause on the object's project, of a spare annotator of the object's organisation and
+    workforce (not one whose leases other cells use); lifting one uses it up."""
+    home = _member(world, obj)
+    email = f"{_unique()}@example.com"
+    admin.create_user(world.hub, org=home.org, email=email, role="annotator", workforce=WORKFORCE[obj])
+    token = admin.create_token(world.hub, org=home.org, email=email, name="spare")
+    member = Member(email, token, "annotator", WORKFORCE[obj], home.org)
+    with world.hub.db.write() as conn:
+        org_id = conn.execute(
+            sa.select(organizations.c.id).where(organizations.c.slug == member.org)
+        ).scalar_one()
+        row = conn.execute(
+            project_pauses.insert()
+            .values(
+                org_id=org_id,
+                project_id=world.projects[obj],
+                membership_id=world.membership_id(member),
+                reason="planted by the permission matrix",
+                created_at=now(),
+            )
+            .returning(project_pauses.c.id)
+        ).one()
+    return int(row.id)
+
+
 def _settings_text(obj: str) -> str:
     return json.dumps({"overlap": 20, "max_leases": 20, "workforces": [WORKFORCE[obj]]})
 
@@ -97,6 +135,10 @@ def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int
         values["membership_id"] = world.membership_id(_member(world, obj))
     if "{token_id}" in path:
         values["token_id"] = _fresh_token(world, obj)
+    if "{workforce_id}" in path:
+        values["workforce_id"] = _workforce(world, obj)
+    if "{pause_id}" in path:
+        values["pause_id"] = _fresh_pause(world, obj)
     return values
 
 
@@ -118,6 +160,11 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("POST", "/api/v1/annotations/{annotation_id}/revise"): lambda w, o: {
         "json_body": {"answers": {"sentiment": "negative"}}
+    },
+    ("POST", "/api/v1/workforces"): lambda w, o: {"json_body": {"name": _unique(), "kind": "vendor"}},
+    ("PATCH", "/api/v1/workforces/{workforce_id}"): lambda w, o: {"json_body": {"cost_per_hour": 30.0}},
+    ("POST", "/api/v1/items/{item_id}/gold"): lambda w, o: {
+        "json_body": {"answers": {"sentiment": "neutral"}}
     },
     ("POST", "/login"): lambda w, o: {"form": {"email": "nobody@example.com", "password": "x"}},
     ("POST", "/logout"): lambda w, o: {"form": {}},

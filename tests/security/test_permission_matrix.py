@@ -54,6 +54,15 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/assignments/{assignment_id}/skip"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/extend"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/annotations/{annotation_id}/revise"): Rule(MEMBER, ok=201, scope="assignee"),
+    ("GET", "/api/v1/workforces"): Rule(MANAGER),
+    ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201),
+    # A workforce belongs to the organisation (a manager edits any of its own, 404 for another's).
+    ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(MANAGER, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(MANAGER, scope="project"),
+    ("GET", "/api/v1/projects/{project_id}/flags"): Rule(REVIEWER, scope="project"),
+    # Allowed callers get past every check to the rule that only reviewed answers become gold (409).
+    ("POST", "/api/v1/items/{item_id}/gold"): Rule(MANAGER, ok=409, scope="project", role_first=True),
+    ("DELETE", "/api/v1/projects/{project_id}/pauses/{pause_id}"): Rule(MANAGER, scope="project"),
     # pages (a role that may not see a page gets 404, like a page that does not exist)
     ("POST", "/logout"): Rule(MEMBER, ok=303),
     ("POST", "/session/organisation"): Rule(MEMBER, ok=303),

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from assay.app import Assay
 from assay.storage.tables import annotations, items, reviews
+from assay.web import sessions
 from assay.web.app import create_app
 from assay.workflows import admin
 from tests.factories import TEXT_SCHEMA, make_member, make_org, text_items
@@ -46,9 +47,17 @@ def sign_in(client: TestClient, email: str, password: str) -> Any:
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token
+    # Behind a TLS proxy the login cookie is Secure; the browser (over https) sends it back, but the
+    # test client talks plain http to the app, so hand it back the way the browser would.
+    headers = {}
+    for value in form.headers.get_list("set-cookie"):
+        pair = value.split(";", 1)[0]
+        if pair.startswith(sessions.LOGIN_COOKIE + "=") and "secure" in value.lower():
+            headers["Cookie"] = pair
     return client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": token.group(1), "next": "/projects"},
+        headers=headers,
         follow_redirects=False,
     )
 
