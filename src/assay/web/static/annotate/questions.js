@@ -1,26 +1,7 @@
 // One widget per question kind.  A widget owns its fieldset and answers `value()` in exactly the
 // shape the server checks (src/assay/domain/answers.py); `undefined` means "not answered".
-import { defaultKeys, el, frame, kbd, matchKey, nextId, optionGroup } from "./widgets.js";
+import { base, defaultKeys, el, frame, kbd, matchKey, nextId, optionGroup } from "./widgets.js";
 import { spansWidget } from "./spans.js";
-
-function base(question, box, problem) {
-  return {
-    name: question.name,
-    question,
-    box,
-    autoAdvance: false,
-    showProblem(msg) {
-      problem.textContent = msg;
-      problem.hidden = false;
-      box.classList.add("has-problem");
-    },
-    clearProblem() {
-      problem.textContent = "";
-      problem.hidden = true;
-      box.classList.remove("has-problem");
-    },
-  };
-}
 
 // Radio-like single value from a list of {value, text, key}: choice, rating, preference.
 function single(question, kindClass, items, onChange, extra) {

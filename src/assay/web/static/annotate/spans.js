@@ -3,7 +3,7 @@
 // Offsets are the server's: Python string positions, i.e. code points.  JavaScript strings index
 // UTF-16 code units (an emoji is two), so the text is held as Array.from(text) and every DOM
 // position is converted through it.
-import { defaultKeys, el, frame, kbd, matchKey } from "./widgets.js";
+import { base, defaultKeys, el, frame, kbd, matchKey } from "./widgets.js";
 
 function pointToIndex(view, node, offset) {
   if (!view.contains(node)) return null;
@@ -230,21 +230,8 @@ export function spansWidget(question, ctx) {
   });
 
   const widget = {
-    name: question.name,
-    question,
-    box,
+    ...base(question, box, problem),
     view,
-    autoAdvance: false,
-    showProblem(msg) {
-      problem.textContent = msg;
-      problem.hidden = false;
-      box.classList.add("has-problem");
-    },
-    clearProblem() {
-      problem.textContent = "";
-      problem.hidden = true;
-      box.classList.remove("has-problem");
-    },
     value() {
       if (!spans.length && question.required !== false) return undefined;
       return spans.map((s) => ({ start: s.start, end: s.end, label: s.label }));

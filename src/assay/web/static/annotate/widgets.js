@@ -81,3 +81,23 @@ export function optionGroup({ name, items, multiple, describedBy, className }) {
   }
   return { group, inputs };
 }
+
+// What every question widget shares: its name, its box, and how it shows and clears a problem.
+export function base(question, box, problem) {
+  return {
+    name: question.name,
+    question,
+    box,
+    autoAdvance: false,
+    showProblem(msg) {
+      problem.textContent = msg;
+      problem.hidden = false;
+      box.classList.add("has-problem");
+    },
+    clearProblem() {
+      problem.textContent = "";
+      problem.hidden = true;
+      box.classList.remove("has-problem");
+    },
+  };
+}
