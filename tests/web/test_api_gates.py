@@ -338,6 +338,19 @@ def test_adaptive_overlap_settles_a_sure_item_and_keeps_it_closed(hub: Assay, ap
     }
 
 
+def test_rejecting_an_answer_of_a_settled_item_reopens_it(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    a, b, c = (make_member(hub, org) for _ in range(3))
+    pid = _project(api, manager, [{"data": {"text": "only"}}], overlap=5, target_confidence=0.9)
+    first = _answer(api, a, pid, {"sentiment": "positive"})
+    _answer(api, b, pid, {"sentiment": "positive"})
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=c.headers).status_code == 204  # settled
+    review.judge(hub, manager.actor(hub), int(first["id"]), verdict="reject", reason="wrong item")
+    # The rejected vote no longer counts: the item is back in the pool and can be leased.
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=c.headers).status_code == 200
+
+
 def test_disagreement_keeps_an_item_open(hub: Assay, api: TestClient) -> None:
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")

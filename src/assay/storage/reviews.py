@@ -53,8 +53,11 @@ def insert(conn: Connection, *, values: dict[str, Any]) -> int:
 def return_to_pool(conn: Connection, *, org_id: int, item_id: int) -> bool:
     """Give a rejected answer's unit of overlap back: claimed - 1 and open, so another annotator gets it.
 
-    Gold items never hold a claim (they are served beside the overlap), so they are left alone; the
-    ``claimed > 0`` guard keeps the counter's CHECK constraint from ever being the one to refuse.
+    An item closed early by adaptive overlap (``settled``) is unsettled too: the vote its
+    confidence rested on no longer counts, so it must earn the target again (otherwise it would be
+    open for the pool but refused by every ``claim``).  Gold items never hold a claim (they are
+    served beside the overlap), so they are left alone; the ``claimed > 0`` guard keeps the
+    counter's CHECK constraint from ever being the one to refuse.
     """
     result = conn.execute(
         items.update()
@@ -64,7 +67,7 @@ def return_to_pool(conn: Connection, *, org_id: int, item_id: int) -> bool:
             items.c.is_gold.is_(False),
             items.c.claimed > 0,
         )
-        .values(claimed=items.c.claimed - 1, open=True)
+        .values(claimed=items.c.claimed - 1, open=True, settled=False)
     )
     return result.rowcount == 1
 
