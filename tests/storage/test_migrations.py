@@ -34,3 +34,32 @@ def test_sqlite_pragmas_and_immediate_writes(tmp_path: object) -> None:
             assert conn.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
     finally:
         db.dispose()
+
+
+def test_next_item_index_keeps_its_descending_priority(db_url: str) -> None:
+    """`next` reads open items by priority DESC through ix_items_next; a migration that rebuilt the
+    table on SQLite once lost the DESC, and every `next` became a sort of all open items."""
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        with db.read() as conn:
+            if db.dialect == "sqlite":
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'ix_items_next'"
+                ).scalar_one()
+                plan = " ".join(
+                    str(row[-1])
+                    for row in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN SELECT id FROM items WHERE project_id = 1 AND is_gold IS 0 "
+                        "AND open IS 1 ORDER BY priority DESC, id LIMIT 32"
+                    )
+                )
+                assert "TEMP B-TREE" not in plan, plan
+            else:
+                sql = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_next' "
+                    "AND schemaname = current_schema()"
+                ).scalar_one()
+        assert "priority DESC" in sql, sql
+    finally:
+        db.dispose()

@@ -23,8 +23,9 @@ RULE = f"({_ORG} IS NULL OR org_id = {_ORG}::bigint)"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("settled", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN, not a batch rebuild: rebuilding items on SQLite would recreate its indexes
+    # from reflection, which drops the DESC of ix_items_next and turns every `next` into a sort.
+    op.add_column("items", sa.Column("settled", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "project_pauses",
         sa.Column("id", Id, autoincrement=True, nullable=False),
@@ -67,3 +68,8 @@ def downgrade() -> None:
     op.drop_table("project_pauses")
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_column("settled")
+    # The batch rebuild above recreated ix_items_next without its DESC: put it back as 0001 made it.
+    op.drop_index("ix_items_next", table_name="items")
+    op.create_index(
+        "ix_items_next", "items", ["project_id", "is_gold", "open", sa.literal_column("priority DESC"), "id"]
+    )
