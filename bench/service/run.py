@@ -14,6 +14,7 @@ import platform
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,83 @@ from common import RssSampler, crowd, hwm_mb, load_average, rss_mb, single  # no
 
 def _stop_on_term(*_: object) -> None:
     raise KeyboardInterrupt  # so that the finally blocks stop every server
+
+
+def measure_import(pid: int, do: Callable[[], tuple[float, int]], *, label: str) -> dict[str, Any]:
+    """One import request: wall time, items/s, the server's peak RSS and CPU."""
+    with RssSampler(pid) as mem:
+        wall, n = do()
+    print(f"{label} import {n}: {wall:.2f} s, peak RSS {mem.peak:.0f} MB", flush=True)
+    return {
+        "items": n,
+        "wall_s": round(wall, 2),
+        "items_per_s": round(n / wall),
+        "peak_rss_mb": round(mem.peak, 1),
+        "server_cpu_s": round(mem.cpu, 2),
+    }
+
+
+def measure_serving(
+    pid: int,
+    *,
+    label: str,
+    one: Any,
+    many: Callable[[], list[Any]],
+    lease: Callable[..., Any],
+    crowd_lease: Callable[..., Any],
+    answer: Callable[..., Any],
+    pairs: int,
+    warmup: int,
+    project_items: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The same workload for both systems: one annotator's next+submit latency, then a crowd."""
+    res: dict[str, Any] = {}
+    with one as ann, RssSampler(pid) as use:
+        res["latency"] = single(ann, lease=lease, answer=answer, count=pairs, warmup=warmup)
+    # Server CPU per next+submit pair: a figure that load from other processes does not inflate.
+    res["latency"]["server_cpu_ms_per_pair"] = round(use.cpu * 1000 / (pairs + warmup), 2)
+    res["latency"]["project_items"] = project_items
+    print(f"{label} latency: {res['latency']}", flush=True)
+    clients = many()
+    try:
+        res["load_before_crowd"] = load_average()
+        with RssSampler(pid) as use:
+            res["crowd"] = crowd(
+                clients,
+                lease=crowd_lease,
+                answer=answer,
+                seconds=args.crowd_seconds,
+                per_annotator=args.per_annotator,
+            )
+        res["crowd"]["server_cpu_s"] = round(use.cpu, 2)
+        res["crowd"]["server_cpu_ms_per_answer"] = round(use.cpu * 1000 / max(1, res["crowd"]["answers"]), 1)
+    finally:
+        for c in clients:
+            c.close()
+    print(f"{label} crowd: {res['crowd']}", flush=True)
+    return res
+
+
+def measure_export(
+    pid: int, do: Callable[[], tuple[float, int]], check: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """A whole export: wall time, items/s, and whether the server's memory stays flat."""
+    before = rss_mb(pid)
+    with RssSampler(pid) as mem:
+        wall, size = do()
+    after = rss_mb(pid)
+    checked = check()
+    return {
+        "wall_s": round(wall, 2),
+        "bytes": size,
+        "items_per_s": round(checked["items"] / wall),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(mem.peak, 1),
+        "server_cpu_s": round(mem.cpu, 2),
+        "rss_after_mb": round(after, 1),
+        **checked,
+    }
 
 
 def bench_assay(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -53,61 +131,33 @@ def bench_assay(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             work = A.create_project(mgr, "bench-work")
             body = A.ndjson(0, args.items)
             res["load_before_import"] = load_average()
-            with RssSampler(server.pid) as mem:
-                wall, n = A.import_items(mgr, work, body)
-            res["import"] = {
-                "items": n,
-                "wall_s": round(wall, 2),
-                "items_per_s": round(n / wall),
-                "peak_rss_mb": round(mem.peak, 1),
-                "server_cpu_s": round(mem.cpu, 2),
-            }
-            print(f"assay import {n}: {wall:.2f} s", flush=True)
+            res["import"] = measure_import(server.pid, lambda: A.import_items(mgr, work, body), label="assay")
             del body
             if args.big_items:
                 big = A.create_project(mgr, "bench-big")
                 body = A.ndjson(0, args.big_items)
-                with RssSampler(server.pid) as mem:
-                    wall, n = A.import_items(mgr, big, body)
+                res["import_big"] = measure_import(
+                    server.pid, lambda: A.import_items(mgr, big, body), label="assay"
+                )
                 del body
-                res["import_big"] = {
-                    "items": n,
-                    "wall_s": round(wall, 2),
-                    "items_per_s": round(n / wall),
-                    "peak_rss_mb": round(mem.peak, 1),
-                    "server_cpu_s": round(mem.cpu, 2),
-                    "vm_hwm_mb": round(hwm_mb(server.pid), 1),
-                }
-                print(f"assay import {n}: {wall:.2f} s, peak RSS {mem.peak:.0f} MB", flush=True)
+                res["import_big"]["vm_hwm_mb"] = round(hwm_mb(server.pid), 1)
             else:
                 big = work
-            with A.client(server.base, tokens[0], timeout=60) as ann, RssSampler(server.pid) as use:
-                res["latency"] = single(
-                    ann, lease=A.lease_fn(big), answer=A.answer, count=args.latency_pairs, warmup=20
+            res.update(
+                measure_serving(
+                    server.pid,
+                    label="assay",
+                    one=A.client(server.base, tokens[0], timeout=60),
+                    many=lambda: [A.client(server.base, t, timeout=60) for t in tokens],
+                    lease=A.lease_fn(big),
+                    crowd_lease=A.lease_fn(work),
+                    answer=A.answer,
+                    pairs=args.latency_pairs,
+                    warmup=20,
+                    project_items=args.big_items or args.items,
+                    args=args,
                 )
-            # Server CPU per next+submit pair: a figure that load from other processes does not inflate.
-            res["latency"]["server_cpu_ms_per_pair"] = round(use.cpu * 1000 / (args.latency_pairs + 20), 2)
-            res["latency"]["project_items"] = args.big_items or args.items
-            print(f"assay latency: {res['latency']}", flush=True)
-            clients = [A.client(server.base, t, timeout=60) for t in tokens]
-            try:
-                res["load_before_crowd"] = load_average()
-                with RssSampler(server.pid) as use:
-                    res["crowd"] = crowd(
-                        clients,
-                        lease=A.lease_fn(work),
-                        answer=A.answer,
-                        seconds=args.crowd_seconds,
-                        per_annotator=args.per_annotator,
-                    )
-                res["crowd"]["server_cpu_s"] = round(use.cpu, 2)
-                res["crowd"]["server_cpu_ms_per_answer"] = round(
-                    use.cpu * 1000 / max(1, res["crowd"]["answers"]), 1
-                )
-            finally:
-                for c in clients:
-                    c.close()
-            print(f"assay crowd: {res['crowd']}", flush=True)
+            )
         server.stop()
         t0 = time.perf_counter()
         seeded = A.seed_answers(data, project_id=work)
@@ -115,21 +165,11 @@ def bench_assay(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         res["start_warm_large_s"] = round(server.start(), 2)
         res["idle_rss_large_mb"] = round(server.idle_rss(), 1)
         with A.client(server.base, manager) as mgr:
-            before = rss_mb(server.pid)
-            with RssSampler(server.pid) as mem:
-                wall, size = A.export_jsonl(mgr, work, out / "assay-export.jsonl")
-            after = rss_mb(server.pid)
-        check = A.check_export(out / "assay-export.jsonl")
-        res["export"] = {
-            "wall_s": round(wall, 2),
-            "bytes": size,
-            "items_per_s": round(check["items"] / wall),
-            "rss_before_mb": round(before, 1),
-            "rss_peak_mb": round(mem.peak, 1),
-            "server_cpu_s": round(mem.cpu, 2),
-            "rss_after_mb": round(after, 1),
-            **check,
-        }
+            res["export"] = measure_export(
+                server.pid,
+                lambda: A.export_jsonl(mgr, work, out / "assay-export.jsonl"),
+                lambda: A.check_export(out / "assay-export.jsonl"),
+            )
         print(f"assay export: {res['export']}", flush=True)
     finally:
         server.stop()
@@ -147,61 +187,30 @@ def bench_ls(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             work = L.create_project(admin, "bench-work")
             body = L.tasks(0, args.ls_items)
             res["load_before_import"] = load_average()
-            with RssSampler(ls.pid) as mem:
-                wall, n = L.import_tasks(admin, work, body)
-            res["import"] = {
-                "items": n,
-                "wall_s": round(wall, 2),
-                "items_per_s": round(n / wall),
-                "peak_rss_mb": round(mem.peak, 1),
-                "server_cpu_s": round(mem.cpu, 2),
-            }
-            print(f"LS import {n}: {wall:.2f} s", flush=True)
-            with ls.client(people[0][1], timeout=120) as ann, RssSampler(ls.pid) as use:
-                res["latency"] = single(
-                    ann, lease=L.lease_fn(work), answer=L.answer, count=args.ls_latency_pairs, warmup=5
+            res["import"] = measure_import(ls.pid, lambda: L.import_tasks(admin, work, body), label="LS")
+            res.update(
+                measure_serving(
+                    ls.pid,
+                    label="LS",
+                    one=ls.client(people[0][1], timeout=120),
+                    many=lambda: [ls.client(token, timeout=120) for _, token in people],
+                    lease=L.lease_fn(work),
+                    crowd_lease=L.lease_fn(work),
+                    answer=L.answer,
+                    pairs=args.ls_latency_pairs,
+                    warmup=5,
+                    project_items=args.ls_items,
+                    args=args,
                 )
-            # Server CPU per next+submit pair: a figure that load from other processes does not inflate.
-            res["latency"]["server_cpu_ms_per_pair"] = round(use.cpu * 1000 / (args.ls_latency_pairs + 5), 2)
-            res["latency"]["project_items"] = args.ls_items
-            print(f"LS latency: {res['latency']}", flush=True)
-            clients = [ls.client(token, timeout=120) for _, token in people]
-            try:
-                res["load_before_crowd"] = load_average()
-                with RssSampler(ls.pid) as use:
-                    res["crowd"] = crowd(
-                        clients,
-                        lease=L.lease_fn(work),
-                        answer=L.answer,
-                        seconds=args.crowd_seconds,
-                        per_annotator=args.per_annotator,
-                    )
-                res["crowd"]["server_cpu_s"] = round(use.cpu, 2)
-                res["crowd"]["server_cpu_ms_per_answer"] = round(
-                    use.cpu * 1000 / max(1, res["crowd"]["answers"]), 1
-                )
-            finally:
-                for c in clients:
-                    c.close()
-            print(f"LS crowd: {res['crowd']}", flush=True)
+            )
             done = L.create_project(admin, "bench-export")
             wall, n = L.import_tasks(admin, done, L.tasks(0, args.ls_export_items, annotated_by=people[0][0]))
             res["export_seed"] = {"answers_written": n, "wall_s": round(wall, 1)}
-            before = rss_mb(ls.pid)
-            with RssSampler(ls.pid) as mem:
-                wall, size = L.export_json(admin, done, out / "ls-export.json")
-            after = rss_mb(ls.pid)
-        check = L.check_export(out / "ls-export.json")
-        res["export"] = {
-            "wall_s": round(wall, 2),
-            "bytes": size,
-            "items_per_s": round(check["items"] / wall),
-            "rss_before_mb": round(before, 1),
-            "rss_peak_mb": round(mem.peak, 1),
-            "server_cpu_s": round(mem.cpu, 2),
-            "rss_after_mb": round(after, 1),
-            **check,
-        }
+            res["export"] = measure_export(
+                ls.pid,
+                lambda: L.export_json(admin, done, out / "ls-export.json"),
+                lambda: L.check_export(out / "ls-export.json"),
+            )
         print(f"LS export: {res['export']}", flush=True)
         ls.stop()
         res["start_warm_s"] = round(ls.start(), 2)
