@@ -338,3 +338,17 @@ def test_direct_construction_also_checks_references() -> None:
                 ],
             }
         )
+
+
+def test_the_method_setting_names_exactly_the_quality_engines_methods() -> None:
+    from typing import get_args
+
+    from assay import quality
+    from assay.domain.schema import AggregationMethod, parse_settings
+
+    assert set(get_args(AggregationMethod)) == set(quality.METHODS)
+    assert parse_settings({}).method == quality.DEFAULT_METHOD
+    assert parse_settings({"method": "glad"}).method == "glad"
+    with pytest.raises(Invalid) as info:
+        parse_settings({"method": "median"})
+    assert "method" in str(info.value)

@@ -8,7 +8,7 @@ path such as ``questions[2].scale.max``.  Item records and answers are checked b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, model_validator
 
@@ -236,6 +236,11 @@ class Qualification(Strict):
     min_answers: int = Field(default=10, ge=1, le=10_000, description="Gold answers needed first.")
 
 
+# The quality engine's method names (``assay.quality.METHODS``; a test keeps the two in step).  Not
+# imported from there: the engine loads NumPy/SciPy, which the server should not pay for at start.
+AggregationMethod = Literal["mv", "wawa", "ds", "one-coin", "glad", "mace"]
+
+
 class ProjectSettings(Strict):
     """How a project is run: overlap, gold, leases, who may work on it, quality gates."""
 
@@ -261,6 +266,10 @@ class ProjectSettings(Strict):
     )
     pause_min_gold: int = Field(
         default=10, ge=1, le=10_000, description="Gold answers needed before anyone is paused."
+    )
+    method: AggregationMethod = Field(
+        default="ds",
+        description="Truth inference for consensus, scorecards and adaptive overlap (assay.quality).",
     )
 
 
