@@ -252,6 +252,54 @@ project_pauses = sa.Table(
 )
 sa.Index("ix_project_pauses_member", project_pauses.c.project_id, project_pauses.c.membership_id)
 
+# The job queue: background work (quality refreshes) on the database itself, so that SQLite needs no
+# extra service and several server processes on PostgreSQL share one queue.  A job is claimed by a
+# guarded UPDATE (``state = 'queued'``) with a lease (``locked_until``): a worker that dies holding a
+# job lets it go back to the queue when the lease runs out.  The partial unique index keeps at most
+# one *queued* job per (project, kind), so enqueueing after every answer coalesces into one run.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE")),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("run_after", Time, nullable=False),
+    sa.Column("locked_by", sa.String(120)),
+    sa.Column("locked_until", Time),
+    sa.Column("error", sa.Text),
+    sa.Column("result", Json),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("started_at", Time),
+    sa.Column("finished_at", Time),
+    sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+)
+sa.Index("ix_jobs_ready", jobs.c.state, jobs.c.run_after)
+sa.Index(
+    "ix_jobs_one_queued",
+    jobs.c.project_id,
+    jobs.c.kind,
+    unique=True,
+    sqlite_where=jobs.c.state == "queued",
+    postgresql_where=jobs.c.state == "queued",
+)
+
+# The last quality refresh of a project (its report and the fitted model adaptive overlap reads).
+quality_snapshots = sa.Table(
+    "quality_snapshots",
+    metadata,
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    _org(),
+    sa.Column("method", sa.String(20), nullable=False),
+    sa.Column("answers", sa.Integer, nullable=False),
+    sa.Column("report", Json, nullable=False),
+    sa.Column("workers", Json, nullable=False),
+    sa.Column("computed_at", Time, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
+
 audit_events = sa.Table(
     "audit_events",
     metadata,
