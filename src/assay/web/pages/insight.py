@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from assay.domain.people import Role
@@ -12,6 +15,53 @@ from assay.web.pages._base import PageDep, checked_form, field, render_page
 from assay.workflows import dashboard, members
 
 router = APIRouter(include_in_schema=False)
+
+
+def _vendor_charts(report: dict[str, Any], *, pause_below: float | None) -> list[tuple[str, Markup]]:
+    """The vendor comparison drawn four ways, one row per workforce in the report's order (best gold
+    accuracy first) so a workforce sits on the same row in every chart; none before any answers.
+    """
+    teams = report["workforces"]
+    if not teams:
+        return []
+
+    def shares(key: str) -> list[tuple[str, float | None, float | None, float | None]]:
+        return [(w["name"], w[key]["value"], w[key]["low"], w[key]["high"]) for w in teams]
+
+    return [
+        (
+            "Gold accuracy",
+            charts.proportion_chart(
+                "Gold accuracy per workforce (95% interval)",
+                shares("gold_accuracy"),
+                reference=pause_below,
+                reference_label="pause below",
+            ),
+        ),
+        (
+            "Agreement with the other workforces",
+            charts.proportion_chart(
+                "Agreement with the other workforces' consensus (95% interval)",
+                shares("agreement_with_others"),
+            ),
+        ),
+        (
+            "Answers per hour",
+            charts.bar_chart(
+                "Answers per hour per workforce",
+                [(w["name"], w["answers_per_hour"]) for w in teams],
+                fmt=".1f",
+            ),
+        ),
+        (
+            "Cost per accepted answer",
+            charts.bar_chart(
+                "Cost per accepted answer per workforce",
+                [(w["name"], w["cost_per_accepted"]) for w in teams],
+                fmt=".3f",
+            ),
+        ),
+    ]
 
 
 @router.get("/projects/{project_id}/dashboard")
@@ -41,6 +91,11 @@ async def project_dashboard(project_id: int, request: Request, page: PageDep) ->
         agreement_svg=charts.interval_chart("Agreement (Krippendorff's alpha, 95% interval)", agreement_rows),
         agreement_rows=agreement_rows,
         vendor_report=vendor_report,
+        vendor_charts=(
+            _vendor_charts(vendor_report, pause_below=data["project"].settings.pause_below)
+            if vendor_report
+            else []
+        ),
     )
 
 
