@@ -74,6 +74,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "rate_limit_burst", 200, "Requests a token may make at once before the per-second rate applies.", _int
     ),
+    Setting(
+        "job_workers",
+        1,
+        "Background job threads per `assay serve` process (quality refreshes from the database-backed "
+        "queue); 0 runs none, and the quality report then refreshes when it is read.",
+        _int,
+    ),
+    Setting(
+        "quality_delay_s",
+        2.0,
+        "Seconds a quality refresh waits after the answer that queued it, so a burst of answers "
+        "is folded into one run.",
+        float,
+    ),
 )
 
 
@@ -88,6 +102,8 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 200
+    job_workers: int = 1
+    quality_delay_s: float = 2.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +134,10 @@ class Config:
             raise Invalid("ASSAY_RATE_LIMIT_PER_S and ASSAY_RATE_LIMIT_BURST must be 0 (off) or positive")
         if self.rate_limit_per_s > 0 and self.rate_limit_burst < 1:
             raise Invalid("ASSAY_RATE_LIMIT_BURST must be at least 1 while ASSAY_RATE_LIMIT_PER_S is set")
+        if self.job_workers < 0 or self.job_workers > 64:
+            raise Invalid("ASSAY_JOB_WORKERS must be between 0 and 64")
+        if not 0 <= self.quality_delay_s <= 3600:
+            raise Invalid("ASSAY_QUALITY_DELAY_S must be between 0 and 3600 seconds")
         if self.secret_key is not None and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             raise Invalid(
                 "ASSAY_SECRET_KEY is a placeholder; set a long random value (e.g. `openssl rand -hex 32`)"

@@ -22,13 +22,15 @@ class Rule:
     ``project`` (visible to managers, reviewers and the workforces it is shared with) or
     ``assignee`` (only the annotator who holds the lease or wrote the answer).  ``role_first``: the
     role is checked before the object is looked up, so a too-low role answers 403 even for a
-    foreign id (it tells nothing about the object).
+    foreign id (it tells nothing about the object).  ``hidden_from_vendors``: inside a vendor's
+    compartment the route does not exist (404, not 403), e.g. the report that sets vendors side by side.
     """
 
     min_role: Role | None
     ok: int = 200
     scope: str = "none"
     role_first: bool = False
+    hidden_from_vendors: bool = False
 
 
 MEMBER, REVIEWER, MANAGER = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER
@@ -58,7 +60,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201),
     # A workforce belongs to the organisation (a manager edits any of its own, 404 for another's).
     ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(MANAGER, scope="project", role_first=True),
-    ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(MANAGER, scope="project"),
+    ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(
+        MANAGER, scope="project", hidden_from_vendors=True
+    ),
     ("GET", "/api/v1/projects/{project_id}/flags"): Rule(REVIEWER, scope="project"),
     # Allowed callers get past every check to the rule that only reviewed answers become gold (409).
     ("POST", "/api/v1/items/{item_id}/gold"): Rule(MANAGER, ok=409, scope="project", role_first=True),
@@ -115,6 +119,8 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
         )
     visible = same_org and (ROLE[actor] >= Role.REVIEWER or COMPARTMENT.get(actor) == obj)
     if not visible:
+        return 404
+    if rule.hidden_from_vendors and actor in COMPARTMENT and not role_ok:
         return 404
     return rule.ok if role_ok else too_low
 

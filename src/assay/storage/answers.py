@@ -83,8 +83,11 @@ def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[s
                 annotations_t.c.duration_ms,
                 items.c.is_gold,
                 items.c.gold,
+                items.c.settled,
+                annotations_t.c.user_id,
                 users.c.email.label("annotator"),
                 workforces.c.name.label("workforce"),
+                (sa.func.coalesce(latest_verdict(), "") == "reject").label("rejected"),
             )
             .join(items, items.c.id == annotations_t.c.item_id)
             .join(users, users.c.id == annotations_t.c.user_id)

@@ -1,4 +1,4 @@
-"""Run the app under uvicorn."""
+"""Run the app under uvicorn, with this process's background job workers beside it."""
 
 from __future__ import annotations
 
@@ -6,15 +6,21 @@ import uvicorn
 
 from assay.app import Assay
 from assay.web.app import create_app
+from assay.workflows.jobs import Workers
 
 
 def serve(hub: Assay, *, host: str, port: int) -> None:
-    uvicorn.run(
-        create_app(hub),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
+    workers = Workers(hub, count=hub.config.job_workers)
+    workers.start()
+    try:
+        uvicorn.run(
+            create_app(hub),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        workers.stop()

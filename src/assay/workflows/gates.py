@@ -28,7 +28,7 @@ from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import gates, leases
 from assay.storage import people as people_store
 from assay.storage.people import now
-from assay.workflows import access
+from assay.workflows import access, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -238,6 +238,7 @@ def promote_gold(hub: Assay, actor: Actor, item_id: int, *, answers: Any) -> dic
                 f"item {item_id} has no accepted or fixed annotation; review it before making it gold"
             )
         gates.set_gold(conn, org_id=actor.org_id, item_id=item_id, gold=clean)
+        jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     return {"ok": True, "item_id": item_id, "project_id": project.id, "gold": clean}
 
 

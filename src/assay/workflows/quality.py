@@ -1,14 +1,24 @@
-"""Project quality: agreement with intervals and annotator / workforce scorecards.
+"""Project quality: agreement with intervals and annotator / workforce scorecards, kept live.
 
 Built on ``assay.quality``: every categorical question (``choice``, ``rating``, ``preference``)
 gets Krippendorff's alpha (nominal for choices, ordinal for scales) with a bootstrap interval; the
 first one also drives the scorecards (gold accuracy with Wilson intervals, agreement with the
-consensus of the default aggregator, throughput, spam flags, cost per accepted answer).
+consensus of the project's method, throughput, spam flags, cost per accepted answer).  Rejected
+answers count nowhere.
+
+Live: every answer, review and gold change queues a ``quality.refresh`` job (``workflows.jobs``) in
+the same transaction.  The refresh fits the project's method once over every answer, stores the
+report as the project's snapshot, and settles the items whose posterior under that fit reached the
+adaptive-overlap target.  Reading the report serves the snapshot; when a refresh is still queued
+the reader runs it at once, so the report always includes every answer stored before the request
+(read-your-writes), and the background workers make that the rare case.  A vendor's reviewer gets a
+report computed on their own workforce's answers only, never the snapshot.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +26,11 @@ from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
 from assay.storage import gates as gate_store
-from assay.workflows import access, gates, workforces
+from assay.storage import jobs as job_store
+from assay.storage import leases
+from assay.storage import projects as project_store
+from assay.storage.people import now
+from assay.workflows import access, gates, jobs, workforces
 from assay.workflows import projects as project_flows
 
 if TYPE_CHECKING:
@@ -68,24 +82,28 @@ def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) 
     }
 
 
-def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
-    # Imported here: the server should not load NumPy/SciPy until someone asks for quality.
+MIN_VOTES_TO_SETTLE = 2  # one answer never settles an item: its author's record is not this item's evidence
+
+
+def label_book(project: Any, question: str) -> list[Any] | None:
+    """Every value the question can take, so the model knows options nobody has picked yet."""
+    from assay.domain.questions import ChoiceQuestion, PreferenceQuestion, RatingQuestion
+
+    for q in project.schema.questions:
+        if q.name != question:
+            continue
+        if isinstance(q, ChoiceQuestion):
+            return list(q.options)
+        if isinstance(q, RatingQuestion | PreferenceQuestion):
+            return list(range(q.scale.min, q.scale.max + 1))
+    return None
+
+
+def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, Any]:
+    """The report's statistics from a project's (non-rejected) answers."""
     from assay import quality
 
-    project = project_flows.get(hub, actor, project_id, action="project.quality")
-    access.require(
-        hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
-    )
-    scope = workforces.compartment(hub, actor)
-    with hub.db.read() as conn:
-        rows = answer_store.project_answers(conn, org_id=actor.org_id, project_id=project.id)
-        cost_rows = answer_store.workforce_costs(conn, org_id=actor.org_id)
-        n_items, n_settled, settled_answers = gate_store.settled_counts(
-            conn, org_id=actor.org_id, project_id=project.id
-        )
-    if scope is not None:
-        # A vendor's reviewer sees their own workforce's answers and people only.
-        rows = [r for r in rows if r.workforce == actor.workforce_name]
+    method = project.settings.method
     questions = [q for q in project.schema.questions if q.kind in CATEGORICAL]
     per_question: dict[str, Any] = {}
     votes: dict[str, list[tuple[Any, str, Any]]] = defaultdict(list)
@@ -97,16 +115,13 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
     for q in questions:
         per_question[q.name] = _agreement(votes[q.name], CATEGORICAL[q.kind])
     out: dict[str, Any] = {
-        "ok": True,
-        "project_id": project.id,
         "answers": len(rows),
+        "method": method,
         "question": questions[0].name if questions else None,
         "agreement": per_question.get(questions[0].name) if questions else None,
         "questions": per_question,
         "annotators": [],
         "workforces": [],
-        "paused": gates.pauses(hub, actor, project, workforce_id=scope),
-        "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
     }
     if not questions or not votes[questions[0].name]:
         return out
@@ -134,6 +149,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
             costs[c.name] = c.cost_per_hour * seconds.get(c.name, 0.0) / 3600
     cards = quality.scorecards(
         answers,
+        consensus=quality.aggregate(answers, method=method),
         gold=gold or None,
         duration_s=[d / 1000 for d in durations] if all(d is not None for d in durations) else None,
         workforce=team,
@@ -168,3 +184,152 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
         for w in cards.workforces
     ]
     return out
+
+
+def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """Fit the project's method on the first categorical question, with gold held fixed.
+
+    Returns (per-annotator model figures for the snapshot, [(item id, votes)] of the unsettled
+    normal items whose largest posterior reached the adaptive-overlap target).
+    """
+    from assay import quality
+
+    found = gates.primary(project)
+    if found is None:
+        return {}, []
+    question = found[0]
+    voting = [r for r in rows if r.answers.get(question) is not None]
+    if not voting:
+        return {}, []
+    book = label_book(project, question)
+    answers = quality.Answers.from_rows(
+        [(int(r.item_id), int(r.user_id), r.answers[question]) for r in voting], labels=book
+    )
+    gold = {
+        int(r.item_id): r.gold[question]
+        for r in voting
+        if r.is_gold
+        and r.gold
+        and r.gold.get(question) is not None
+        and (book is None or r.gold[question] in book)
+    }
+    model = quality.aggregate(answers, method=project.settings.method, gold=gold or None)
+    probas = model.probas_
+    # Each annotator's expected accuracy under the fit: the mean posterior of the values they gave.
+    given = probas[answers.task, answers.label]
+    workers: dict[str, Any] = {}
+    for code, user in enumerate(answers.workers):
+        mine = given[answers.worker == code]
+        workers[str(user)] = {"expected_accuracy": float(mine.mean()), "answers": len(mine)}
+    target = project.settings.target_confidence
+    sure: list[tuple[int, int]] = []
+    if target is not None:
+        n_votes = {int(r.item_id): 0 for r in voting}
+        open_normal = set()
+        for r in voting:
+            n_votes[int(r.item_id)] += 1
+            if not r.is_gold and not r.settled:
+                open_normal.add(int(r.item_id))
+        top = probas.max(axis=1)
+        for code, item in enumerate(answers.tasks):
+            item_id = int(item)
+            if item_id in open_normal and n_votes[item_id] >= MIN_VOTES_TO_SETTLE and top[code] >= target:
+                sure.append((item_id, n_votes[item_id]))
+    return workers, sure
+
+
+def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
+    """The ``quality.refresh`` job: recompute the report, store it, settle the sure items."""
+    from assay.workflows.projects import from_row
+
+    started = time.perf_counter()
+    with hub.db.read() as conn:
+        project = from_row(project_store.get_project(conn, org_id=org_id, project_id=project_id))
+        rows = [
+            r
+            for r in answer_store.project_answers(conn, org_id=org_id, project_id=project_id)
+            if not r.rejected
+        ]
+        cost_rows = answer_store.workforce_costs(conn, org_id=org_id)
+    report = _report(project, rows, cost_rows)
+    workers, sure = _fit(project, rows)
+    settled = 0
+    with hub.db.write() as conn:
+        for item_id, votes in sure:
+            # The votes are re-counted under the write lock: an answer rejected since the read
+            # took away the evidence this decision rested on.
+            if len(gate_store.item_votes(conn, org_id=org_id, item_id=item_id)) == votes:
+                settled += leases.settle(conn, item_id=item_id)
+        seconds = time.perf_counter() - started
+        job_store.put_snapshot(
+            conn,
+            values={
+                "project_id": project_id,
+                "org_id": org_id,
+                "method": project.settings.method,
+                "answers": len(rows),
+                "report": report,
+                "workers": workers,
+                "computed_at": now(),
+                "seconds": seconds,
+            },
+        )
+    return {"answers": len(rows), "settled": settled, "seconds": round(seconds, 3)}
+
+
+def _fresh_snapshot(hub: Assay, actor: Actor, project: Any) -> Any:
+    """The project's snapshot, brought up to date first if a refresh is queued or missing."""
+    with hub.db.read() as conn:
+        waiting = job_store.pending(
+            conn, org_id=actor.org_id, project_id=project.id, kind=jobs.QUALITY_REFRESH
+        )
+        snapshot = job_store.get_snapshot(conn, org_id=actor.org_id, project_id=project.id)
+    if any(j.state == "queued" for j in waiting):
+        # Run the queued refresh here rather than wait for a worker (claiming it keeps it exactly-once).
+        if jobs.run_one(hub, project_id=project.id, due_now=True) is None:
+            refresh(hub, org_id=actor.org_id, project_id=project.id)  # a worker holds it: do the same work
+    elif snapshot is None or waiting:
+        refresh(hub, org_id=actor.org_id, project_id=project.id)
+    else:
+        return snapshot
+    with hub.db.read() as conn:
+        return job_store.get_snapshot(conn, org_id=actor.org_id, project_id=project.id)
+
+
+def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
+    project = project_flows.get(hub, actor, project_id, action="project.quality")
+    access.require(
+        hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
+    )
+    scope = workforces.compartment(hub, actor)
+    if scope is None:
+        snapshot = _fresh_snapshot(hub, actor, project)
+        body = dict(snapshot.report)
+        live = {"computed_at": snapshot.computed_at.isoformat(), "seconds": round(snapshot.seconds, 3)}
+    else:
+        # A vendor's reviewer sees their own workforce's answers and people only, computed here.
+        with hub.db.read() as conn:
+            rows = [
+                r
+                for r in answer_store.project_answers(conn, org_id=actor.org_id, project_id=project.id)
+                if not r.rejected and r.workforce == actor.workforce_name
+            ]
+            cost_rows = [
+                c
+                for c in answer_store.workforce_costs(conn, org_id=actor.org_id)
+                if c.name == actor.workforce_name
+            ]
+        body = _report(project, rows, cost_rows)
+        live = {"computed_at": now().isoformat(), "seconds": None}
+    with hub.db.read() as conn:
+        n_items, n_settled, settled_answers = gate_store.settled_counts(
+            conn, org_id=actor.org_id, project_id=project.id
+        )
+    return {
+        "ok": True,
+        "project_id": project.id,
+        **body,
+        "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+        "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
+        "refreshed": live,
+    }

@@ -21,9 +21,10 @@ from typing import Any
 
 from assay.app import Assay
 from assay.domain.people import Actor, Role
+from assay.errors import NotFound
 from assay.storage import answers as answer_store
 from assay.storage import gates as gate_store
-from assay.workflows import access, gates
+from assay.workflows import access, gates, workforces
 from assay.workflows import projects as project_flows
 
 ALPHA = 0.05
@@ -54,18 +55,28 @@ def _prop(k: int, n: int) -> dict[str, Any]:
     return {"value": k / n if n else None, "low": p.low, "high": p.high, "n": n}
 
 
-def _consensus(rows: list[tuple[int, str, Any]]) -> dict[Any, Any]:
+def _consensus(rows: list[tuple[int, str, Any]], method: str) -> dict[Any, Any]:
     from assay import quality
 
     if not rows:
         return {}
-    return quality.aggregate(quality.Answers.from_rows(rows), method=quality.DEFAULT_METHOD).label_map()
+    return quality.aggregate(quality.Answers.from_rows(rows), method=method).label_map()
 
 
 def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
     from assay import quality
 
     project = project_flows.get(hub, actor, project_id, action="project.vendors")
+    if workforces.compartment(hub, actor) is not None:
+        # The report sets every vendor side by side: inside a vendor's compartment it does not exist.
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"project {project_id} has no vendor report you can see"),
+            action="project.vendors",
+            object_type="project",
+            object_id=project_id,
+        )
     access.require(
         hub, actor, Role.MANAGER, action="project.vendors", object_type="project", object_id=project_id
     )
@@ -74,7 +85,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         "ok": True,
         "project_id": project.id,
         "question": found[0] if found else None,
-        "method": quality.DEFAULT_METHOD,
+        "method": project.settings.method,
         "shared_items": 0,
         "workforces": [],
         "comparisons": [],
@@ -87,7 +98,8 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         teams = {int(w.id): w for w in gate_store.list_workforces(conn, org_id=actor.org_id)}
         costs = {c.name: c for c in answer_store.workforce_costs(conn, org_id=actor.org_id)}
     rows = [r for r in rows if r.workforce_id is not None and r.answers.get(question) is not None]
-    normal = [r for r in rows if not r.is_gold]
+    # A rejected answer is no vote: it stays out of every consensus (it still counts as work done).
+    normal = [r for r in rows if not r.is_gold and r.review != "reject"]
     by_item: dict[int, set[int]] = defaultdict(set)
     for r in normal:
         by_item[int(r.item_id)].add(int(r.workforce_id))
@@ -95,7 +107,8 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
     out["shared_items"] = len(shared)
     # Worker ids are user ids: the aggregator must not pool two people because they share a name.
     votes = [(int(r.item_id), str(r.user_id), repr(r.answers[question])) for r in normal]
-    overall = _consensus([v for v in votes if v[0] in shared] or votes)
+    method = project.settings.method
+    overall = _consensus([v for v in votes if v[0] in shared] or votes, method)
     cards: dict[int, dict[str, Any]] = {}
     golds: dict[int, Any] = {}
     for wid in sorted({int(r.workforce_id) for r in rows}):
@@ -114,7 +127,8 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
                 (int(r.item_id), str(r.user_id), repr(r.answers[question]))
                 for r in normal
                 if int(r.workforce_id) != wid and int(r.item_id) in items_mine
-            ]
+            ],
+            method,
         )
         agree = [
             repr(r.answers[question]) == others[int(r.item_id)]

@@ -1,0 +1,166 @@
+"""The job queue's SQL: enqueue (coalescing), claim (exactly one worker), finish, and snapshots.
+
+A job moves ``queued -> running -> done | failed``.  Claiming is one guarded UPDATE: on PostgreSQL
+the candidate row is picked with ``FOR UPDATE SKIP LOCKED`` so that several server processes never
+wait on each other or take the same job; on SQLite ``BEGIN IMMEDIATE`` already serialises writers.
+A running job whose lease (``locked_until``) ran out belongs to a worker that died: the next claim
+takes it again, counting the attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from assay.storage.tables import jobs, quality_snapshots
+
+
+def enqueue(
+    conn: Connection, *, org_id: int, project_id: int | None, kind: str, at: datetime, run_after: datetime
+) -> None:
+    """Queue a job unless one of the same kind is already queued for the project (it will see
+    everything this caller wrote: it has not started yet)."""
+    stmt: Any = postgresql.insert(jobs) if conn.dialect.name == "postgresql" else sqlite.insert(jobs)
+    stmt = stmt.values(
+        org_id=org_id, project_id=project_id, kind=kind, state="queued", run_after=run_after, created_at=at
+    ).on_conflict_do_nothing(index_elements=["project_id", "kind"], index_where=sa.text("state = 'queued'"))
+    conn.execute(stmt)
+
+
+def claim(
+    conn: Connection,
+    *,
+    worker: str,
+    at: datetime,
+    until: datetime,
+    max_attempts: int,
+    project_id: int | None = None,
+    due_by: datetime | None = None,
+) -> sa.Row[Any] | None:
+    """Take the oldest job that is due (or whose worker's lease ran out at ``at``), or None.
+
+    ``due_by`` (default ``at``) lets a caller take queued jobs whose delay has not run out yet;
+    a lease is always judged at ``at``, the real time.
+    """
+    due = sa.or_(
+        sa.and_(jobs.c.state == "queued", jobs.c.run_after <= (due_by or at)),
+        sa.and_(jobs.c.state == "running", jobs.c.locked_until < at),
+    )
+    pick = sa.select(jobs.c.id).where(due, jobs.c.attempts < max_attempts)
+    if project_id is not None:
+        pick = pick.where(jobs.c.project_id == project_id)
+    pick = pick.order_by(jobs.c.run_after, jobs.c.id).limit(1).with_for_update(skip_locked=True)
+    row = conn.execute(pick).first()
+    if row is None:
+        return None
+    # The guard repeats the condition: between the pick and this UPDATE nobody else can have taken it
+    # (row lock on PostgreSQL, the write lock on SQLite), but the guard keeps that a database fact.
+    taken = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == row.id, due)
+        .values(
+            state="running",
+            attempts=jobs.c.attempts + 1,
+            locked_by=worker,
+            locked_until=until,
+            started_at=at,
+            error=None,
+        )
+        .returning(*jobs.c)
+    ).first()
+    return taken
+
+
+def finish(
+    conn: Connection,
+    *,
+    job_id: int,
+    worker: str,
+    at: datetime,
+    result: Any = None,
+    error: str | None = None,
+    failed: bool = False,
+) -> bool:
+    """Record the outcome; False when the job is no longer this worker's (its lease ran out and
+    another worker took it)."""
+    done = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.locked_by == worker)
+        .values(
+            state="failed" if failed else "done",
+            result=result,
+            error=error,
+            finished_at=at,
+            locked_until=None,
+        )
+    )
+    return done.rowcount == 1
+
+
+def give_up(conn: Connection, *, max_attempts: int, at: datetime) -> int:
+    """Close jobs that used every attempt (a job that kills its worker every time must not loop)."""
+    result = conn.execute(
+        jobs.update()
+        .where(
+            jobs.c.attempts >= max_attempts,
+            sa.or_(jobs.c.state == "queued", sa.and_(jobs.c.state == "running", jobs.c.locked_until < at)),
+        )
+        .values(
+            state="failed",
+            finished_at=at,
+            error=sa.func.coalesce(jobs.c.error, "gave up after every attempt"),
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def pending(conn: Connection, *, org_id: int, project_id: int, kind: str) -> list[sa.Row[Any]]:
+    """Queued or running jobs of a kind for a project (oldest first)."""
+    return list(
+        conn.execute(
+            sa.select(jobs)
+            .where(
+                jobs.c.org_id == org_id,
+                jobs.c.project_id == project_id,
+                jobs.c.kind == kind,
+                jobs.c.state.in_(("queued", "running")),
+            )
+            .order_by(jobs.c.id)
+        )
+    )
+
+
+def recent(conn: Connection, *, org_id: int, project_id: int, limit: int = 20) -> list[sa.Row[Any]]:
+    return list(
+        conn.execute(
+            sa.select(jobs)
+            .where(jobs.c.org_id == org_id, jobs.c.project_id == project_id)
+            .order_by(jobs.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_snapshot(conn: Connection, *, org_id: int, project_id: int) -> sa.Row[Any] | None:
+    return conn.execute(
+        sa.select(quality_snapshots).where(
+            quality_snapshots.c.org_id == org_id, quality_snapshots.c.project_id == project_id
+        )
+    ).first()
+
+
+def put_snapshot(conn: Connection, *, values: dict[str, Any]) -> None:
+    """Insert or replace a project's snapshot, unless the stored one is newer (two refreshes that
+    overlapped finish in either order)."""
+    table = quality_snapshots
+    stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    stmt = stmt.values(**values)
+    update = {c: stmt.excluded[c] for c in values if c != "project_id"}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["project_id"], set_=update, where=table.c.computed_at <= stmt.excluded.computed_at
+    )
+    conn.execute(stmt)

@@ -1,0 +1,154 @@
+"""Background work on the database-backed job queue (``storage.jobs``), and the threads that run it.
+
+Each ``assay serve`` process runs ``ASSAY_JOB_WORKERS`` worker threads (default 1).  They poll the
+``jobs`` table, claim one due job at a time and run it outside any request.  Nothing else is
+needed: on SQLite the queue is the same file, and on PostgreSQL any number of processes share it
+(``SKIP LOCKED`` hands each job to exactly one).  A worker that dies mid-job (kill -9) leaves the
+job ``running`` with a lease; when the lease runs out another worker takes it again, up to
+``MAX_ATTEMPTS`` times.
+
+Kinds:
+- ``quality.refresh``: queued in the same transaction as every answer, review and gold change of a
+  project (coalesced: at most one queued per project), run ``ASSAY_QUALITY_DELAY_S`` later.  It
+  fits the project's truth-inference method, stores the quality report as the project's snapshot,
+  and settles the items adaptive overlap may close (see ``workflows.quality.refresh``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from assay.app import Assay
+from assay.storage import jobs as store
+from assay.storage.engine import org_scope
+from assay.storage.people import now
+
+log = logging.getLogger("assay.jobs")
+
+QUALITY_REFRESH = "quality.refresh"
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
+
+
+def worker_name() -> str:
+    """Unique per thread and process, readable in the jobs table (host:pid:random)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def queue_quality_refresh(hub: Assay, conn: Connection, *, org_id: int, project_id: int) -> None:
+    """Queue a refresh of the project's quality; call it inside the write that changed the answers, so
+    that the answer and the promise to look at it commit together."""
+    at = now()
+    store.enqueue(
+        conn,
+        org_id=org_id,
+        project_id=project_id,
+        kind=QUALITY_REFRESH,
+        at=at,
+        run_after=at + timedelta(seconds=hub.config.quality_delay_s),
+    )
+
+
+def _handlers() -> dict[str, Callable[[Assay, Any], Any]]:
+    from assay.workflows import quality
+
+    def refresh(hub: Assay, job: Any) -> Any:
+        return quality.refresh(hub, org_id=int(job.org_id), project_id=int(job.project_id))
+
+    return {QUALITY_REFRESH: refresh}
+
+
+def run_one(
+    hub: Assay, *, worker: str | None = None, project_id: int | None = None, due_now: bool = False
+) -> dict[str, Any] | None:
+    """Claim and run one due job; returns what happened, or None when nothing was due.
+
+    ``due_now`` takes queued jobs before their delay has run out (the quality report does, to read
+    its own writes; tests do, to drive the queue without waiting).
+    """
+    worker = worker or worker_name()
+    at = now()
+    with hub.db.write() as conn:
+        store.give_up(conn, max_attempts=MAX_ATTEMPTS, at=at)
+        job = store.claim(
+            conn,
+            worker=worker,
+            at=at,
+            until=at + LEASE,
+            max_attempts=MAX_ATTEMPTS,
+            project_id=project_id,
+            due_by=at + timedelta(days=36500) if due_now else None,
+        )
+    if job is None:
+        return None
+    handler = _handlers().get(job.kind)
+    try:
+        if handler is None:
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        with org_scope(int(job.org_id)):
+            result = handler(hub, job)
+    except Exception as exc:  # a failed job is recorded, never lost, and never stops the worker
+        log.exception("job %s (%s) failed", job.id, job.kind)
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        with hub.db.write() as conn:
+            store.finish(conn, job_id=int(job.id), worker=worker, at=now(), error=error, failed=True)
+        return {"id": int(job.id), "kind": job.kind, "state": "failed", "error": error}
+    with hub.db.write() as conn:
+        store.finish(conn, job_id=int(job.id), worker=worker, at=now(), result=result)
+    return {"id": int(job.id), "kind": job.kind, "state": "done", "result": result}
+
+
+def run_pending(hub: Assay, *, limit: int = 1000, due_now: bool = True) -> list[dict[str, Any]]:
+    """Run queued jobs until none is left (or ``limit``); with ``due_now`` delayed jobs count as due."""
+    worker = worker_name()
+    done: list[dict[str, Any]] = []
+    for _ in range(limit):
+        outcome = run_one(hub, worker=worker, due_now=due_now)
+        if outcome is None:
+            break
+        done.append(outcome)
+    return done
+
+
+class Workers:
+    """The job threads of one server process.  ``stop`` lets the running job finish."""
+
+    def __init__(self, hub: Assay, *, count: int, poll_s: float = 0.5) -> None:
+        self.hub = hub
+        self.count = count
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.count):
+            thread = threading.Thread(target=self._loop, name=f"assay-jobs-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self) -> None:
+        worker = worker_name()
+        while not self._stop.is_set():
+            try:
+                outcome = run_one(self.hub, worker=worker)
+            except Exception:  # the database went away for a moment: wait and go on
+                log.exception("job worker %s could not reach the queue", worker)
+                outcome = None
+            if outcome is None:
+                self._stop.wait(self.poll_s)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()

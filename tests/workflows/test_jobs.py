@@ -1,0 +1,232 @@
+"""The database-backed job queue: coalescing, exactly-once claims, dead workers, failures, threads,
+and the live quality it drives (snapshots, read-your-writes, settling by the project's method)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from assay.app import Assay
+from assay.storage import jobs as store
+from assay.storage.people import now
+from assay.storage.tables import jobs as jobs_t
+from assay.storage.tables import quality_snapshots
+from assay.workflows import annotate, ingest, jobs, projects, quality
+from assay.workflows.projects import Project
+from tests.factories import TEXT_SCHEMA, Member, make_member, make_org, text_items
+
+
+def _project(hub: Assay, manager: Member, n: int = 6, **settings: Any) -> Project:
+    actor = manager.actor(hub)
+    project = projects.create(
+        hub, actor, name=f"p{time.monotonic_ns()}", schema=TEXT_SCHEMA, settings=settings
+    )
+    body = b"".join(orjson.dumps(i) + b"\n" for i in text_items(n))
+    ingest.import_items(hub, actor, project, source=io.BytesIO(body), fmt="jsonl", name="items.jsonl")
+    return project
+
+
+def _answer(hub: Assay, who: Member, project: Project, label: str) -> int:
+    actor = who.actor(hub)
+    lease = annotate.next_item(hub, actor, project.id)
+    assert lease is not None
+    annotate.submit(hub, actor, lease.assignment_id, answers={"sentiment": label}, duration_ms=4000)
+    return lease.item_id
+
+
+def _jobs(hub: Assay, project_id: int) -> list[Any]:
+    with hub.db.read() as conn:
+        return list(
+            conn.execute(sa.select(jobs_t).where(jobs_t.c.project_id == project_id).order_by(jobs_t.c.id))
+        )
+
+
+def test_answers_queue_one_refresh_that_a_worker_runs(hub: Assay) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    people = [make_member(hub, org) for _ in range(3)]
+    project = _project(hub, manager, overlap=3)
+    for who in people:
+        _answer(hub, who, project, "positive")
+    queued = _jobs(hub, project.id)
+    # Three answers, one queued refresh: they coalesce until a worker takes it.
+    assert [(j.kind, j.state) for j in queued] == [(jobs.QUALITY_REFRESH, "queued")]
+    assert queued[0].run_after >= queued[0].created_at + timedelta(seconds=hub.config.quality_delay_s - 0.01)
+    assert jobs.run_one(hub) is None  # not due yet
+    done = jobs.run_pending(hub)
+    assert [d["state"] for d in done] == ["done"] and done[0]["result"]["answers"] == 3
+    [job] = _jobs(hub, project.id)
+    assert job.state == "done" and job.attempts == 1 and job.finished_at is not None
+    with hub.db.read() as conn:
+        snap = conn.execute(
+            sa.select(quality_snapshots).where(quality_snapshots.c.project_id == project.id)
+        ).one()
+    assert snap.answers == 3 and snap.method == "ds"
+    assert snap.report["annotators"] and len(snap.workers) == 3
+    # A later answer queues a new refresh beside the finished one.
+    _answer(hub, make_member(hub, org), project, "neutral")
+    assert [j.state for j in _jobs(hub, project.id)] == ["done", "queued"]
+
+
+def test_the_quality_report_reads_its_own_writes_without_a_worker(hub: Assay) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager, overlap=2)
+    first = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert first["answers"] == 0
+    _answer(hub, make_member(hub, org), project, "positive")
+    second = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert second["answers"] == 1 and second["refreshed"]["computed_at"] >= first["refreshed"]["computed_at"]
+    # Reading ran the queued refresh (exactly once) rather than leaving it to a worker.
+    assert [j.state for j in _jobs(hub, project.id)] == ["done"]
+    again = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert again["refreshed"] == second["refreshed"]  # served from the snapshot, nothing recomputed
+
+
+@pytest.mark.parametrize("threads", [6])
+def test_concurrent_workers_run_every_job_exactly_once(
+    hub: Assay, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project_ids = [_project(hub, manager, n=1).id for _ in range(24)]
+    with hub.db.write() as conn:
+        org_id = int(
+            conn.execute(
+                sa.text("SELECT org_id FROM projects WHERE id = :i"), {"i": project_ids[0]}
+            ).scalar_one()
+        )
+        for pid in project_ids:
+            jobs.queue_quality_refresh(hub, conn, org_id=org_id, project_id=pid)
+            jobs.queue_quality_refresh(hub, conn, org_id=org_id, project_id=pid)  # coalesced
+    ran: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def handler(_hub: Assay, job: Any) -> Any:
+        with lock:
+            ran[int(job.id)] += 1
+        time.sleep(0.01)
+        return {"ok": True}
+
+    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: handler})
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            jobs.run_pending(hub)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=drain) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(60)
+    assert errors == []
+    rows = [j for pid in project_ids for j in _jobs(hub, pid)]
+    assert len(rows) == len(project_ids)
+    assert [(j.state, j.attempts, j.error) for j in rows] == [("done", 1, None)] * len(rows)
+    assert sorted(ran) == sorted(int(j.id) for j in rows) and set(ran.values()) == {1}
+
+
+def test_a_dead_workers_job_is_taken_again_and_the_late_finish_is_refused(hub: Assay) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager)
+    _answer(hub, make_member(hub, org), project, "positive")
+    late = now() + timedelta(days=1)
+    with hub.db.write() as conn:
+        # Worker "dead" claims it with a lease that has already run out (it was killed mid-job).
+        taken = store.claim(
+            conn, worker="dead", at=now(), due_by=late, until=now() - timedelta(seconds=1), max_attempts=3
+        )
+        assert taken is not None and taken.attempts == 1
+    outcome = jobs.run_one(hub, worker="alive")
+    assert outcome is not None and outcome["state"] == "done"
+    [job] = _jobs(hub, project.id)
+    assert job.attempts == 2 and job.locked_by == "alive" and job.state == "done"
+    with hub.db.write() as conn:
+        assert not store.finish(conn, job_id=int(job.id), worker="dead", at=now())
+
+
+def test_a_failing_job_is_recorded_and_one_that_keeps_dying_is_given_up(
+    hub: Assay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager)
+    _answer(hub, make_member(hub, org), project, "positive")
+
+    def broken(_hub: Assay, _job: Any) -> Any:
+        raise RuntimeError("model exploded on item 7")
+
+    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: broken})
+    [outcome] = jobs.run_pending(hub)
+    assert outcome["state"] == "failed" and "model exploded on item 7" in outcome["error"]
+    [job] = _jobs(hub, project.id)
+    assert job.state == "failed" and "RuntimeError" in job.error
+    # A job whose workers die every time stops after MAX_ATTEMPTS instead of looping forever.
+    _answer(hub, make_member(hub, org), project, "neutral")
+    for attempt in range(jobs.MAX_ATTEMPTS):
+        with hub.db.write() as conn:
+            taken = store.claim(
+                conn,
+                worker=f"dies-{attempt}",
+                at=now(),
+                due_by=now() + timedelta(days=1),
+                until=now() - timedelta(seconds=1),
+                max_attempts=jobs.MAX_ATTEMPTS,
+            )
+            assert taken is not None
+    assert jobs.run_pending(hub) == []
+    assert [j.state for j in _jobs(hub, project.id)] == ["failed", "failed"]
+    assert _jobs(hub, project.id)[1].error == "gave up after every attempt"
+
+
+def test_worker_threads_refresh_in_the_background(hub: Assay) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager)
+    hub.config = type(hub.config)(**{**hub.config.__dict__, "quality_delay_s": 0.0})
+    _answer(hub, make_member(hub, org), project, "positive")
+    workers = jobs.Workers(hub, count=2, poll_s=0.02)
+    workers.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _jobs(hub, project.id)[0].state != "done":
+            time.sleep(0.05)
+    finally:
+        workers.stop()
+    assert _jobs(hub, project.id)[0].state == "done"
+
+
+def test_the_refresh_settles_items_by_the_projects_method(hub: Assay) -> None:
+    """Majority vote's posterior for three agreeing answers is 1.0; the per-answer estimate (an
+    unmeasured annotator counts as 75% right) gives 0.991, under the 0.995 target.  So the item stays
+    open after each answer and is settled by the refresh."""
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager, n=1, overlap=5, target_confidence=0.995, method="mv")
+    item_id = 0
+    for _ in range(3):
+        item_id = _answer(hub, make_member(hub, org), project, "negative")
+    with hub.db.read() as conn:
+        assert conn.execute(
+            sa.text("SELECT settled FROM items WHERE id = :i"), {"i": item_id}
+        ).scalar_one() in (0, False)
+    [outcome] = jobs.run_pending(hub)
+    assert outcome["result"]["settled"] == 1
+    with hub.db.read() as conn:
+        row = conn.execute(sa.text("SELECT settled, open FROM items WHERE id = :i"), {"i": item_id}).one()
+    assert bool(row.settled) and not bool(row.open)
+    assert annotate.next_item(hub, make_member(hub, org).actor(hub), project.id) is None
+    report = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert report["method"] == "mv" and report["adaptive_overlap"]["settled_items"] == 1
