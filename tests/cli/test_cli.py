@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import orjson
@@ -148,3 +149,33 @@ def test_cli_default_method_is_the_engines() -> None:
     from assay.quality import DEFAULT_METHOD
 
     assert cli_quality.DEFAULT_METHOD == DEFAULT_METHOD
+
+
+def test_jobs_run_drains_the_queue_and_list_shows_it(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from assay.app import Assay
+    from assay.settings import Config
+    from assay.workflows import annotate, jobs
+    from assay.workflows import projects as project_flows
+    from tests.factories import TEXT_SCHEMA, make_member, make_org
+
+    assert _run(cli_env, "db", "upgrade")[0] == 0
+    with Assay(Config(data_dir=tmp_path, database_url=cli_env["ASSAY_DATABASE_URL"])) as hub:
+        org = make_org(hub)
+        manager = make_member(hub, org, role="manager").actor(hub)
+        project = project_flows.create(hub, manager, name="p", schema=TEXT_SCHEMA)
+        from assay.workflows import ingest
+
+        body = b"".join(orjson.dumps(i) + b"\n" for i in text_items(2))
+        ingest.import_items(hub, manager, project, source=io.BytesIO(body), fmt="jsonl", name="i.jsonl")
+        annotator = make_member(hub, org).actor(hub)
+        lease = annotate.next_item(hub, annotator, project.id)
+        assert lease is not None
+        annotate.submit(hub, annotator, lease.assignment_id, answers={"sentiment": "neutral"})
+    code, out, _ = _run(cli_env, "jobs", "list")
+    assert code == 0 and jobs.QUALITY_REFRESH in out and "queued" in out
+    code, _, err = _run(cli_env, "jobs", "run")
+    assert code == 0 and "ran 1 jobs, 0 failed" in err, err
+    code, out, _ = _run(cli_env, "jobs", "list")
+    assert code == 0 and "queued" not in out and "done" in out
+    code, _, err = _run(cli_env, "jobs", "run")
+    assert code == 0 and "ran 0 jobs" in err

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from assay.app import Assay
 from assay.settings import Config
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import assignments, items
+from assay.storage.tables import assignments, items, jobs
 from assay.workflows import admin
 from tests.factories import TEXT_SCHEMA
 
@@ -111,6 +111,22 @@ class Ledger:
                 f"{sorted(with_answer - self.submitted_assignments)[:5]} are not 'submitted'"
             )
         return found[:20]
+
+
+def read_jobs(database_url: str, project_id: int) -> list[Any]:
+    """The project's background jobs (state, attempts, worker, error)."""
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(jobs.c.id, jobs.c.state, jobs.c.attempts, jobs.c.locked_by, jobs.c.error).where(
+                        jobs.c.project_id == project_id
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def read_ledger(database_url: str, project_id: int) -> Ledger:

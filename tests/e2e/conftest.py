@@ -40,6 +40,8 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
     env["ASSAY_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
+    # The servers' job workers refresh quality while the crowd works, as they do in production.
+    env["ASSAY_QUALITY_DELAY_S"] = "1"
     return env
 
 

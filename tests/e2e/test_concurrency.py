@@ -18,7 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e._support import Team, expire_leases_now, make_team, random_answers, read_ledger, text_project
+from tests.e2e._support import (
+    Team,
+    expire_leases_now,
+    make_team,
+    random_answers,
+    read_jobs,
+    read_ledger,
+    text_project,
+)
 from tests.e2e.conftest import Launch, Server
 
 OVERLAP = 3
@@ -162,6 +170,11 @@ def _check(url: str, project_id: int, crowd: Crowd, servers: list[Server], *, n_
     acked = {aid: ann for a in crowd.annotators for aid, ann in a.acked.items()}
     assert {aid: ledger.annotation_by_assignment[aid]["id"] for aid in acked} == acked
     assert len(acked) == n_items * OVERLAP
+    # The quality refreshes the answers queued ran in the servers' job workers, each exactly once.
+    # A last one may still be waiting out its delay; none failed, none ran twice.
+    ran = read_jobs(url, project_id)
+    assert ran and [j for j in ran if j.state == "failed" or j.attempts > 1 or j.error] == []
+    assert any(j.state == "done" for j in ran)
 
 
 def _run(

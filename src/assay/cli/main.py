@@ -31,7 +31,9 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
 user_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+jobs_app = typer.Typer(help="The background job queue (quality refreshes).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
@@ -70,6 +72,57 @@ def demo(
         typer.echo(report.describe(url), err=False)
         if not no_serve:
             run_server(hub, host=host, port=port)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    wait: Annotated[bool, typer.Option(help="Also run jobs still waiting out their delay.")] = True,
+) -> None:
+    """Run every queued job now and exit (for servers started with ASSAY_JOB_WORKERS=0, or cron)."""
+    from assay.workflows import jobs
+
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        done = jobs.run_pending(hub, due_now=wait)
+        failed = [d for d in done if d["state"] == "failed"]
+        for d in failed:
+            common.err.print(f"job {d['id']} ({d['kind']}) failed: {d['error']}", markup=False)
+        common.err.print(f"ran {len(done)} jobs, {len(failed)} failed", markup=False)
+        if failed:
+            raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    limit: Annotated[int, typer.Option(help="How many of the latest jobs to show.")] = 20,
+) -> None:
+    """Show the latest jobs of every organisation: state, attempts, worker, error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from assay.storage import jobs as job_store
+
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        with hub.db.read() as conn:
+            rows = job_store.latest(conn, limit=limit)
+        table = Table("id", "kind", "project", "state", "attempts", "created", "finished", "worker", "error")
+        for r in rows:
+            table.add_row(
+                str(r.id),
+                r.kind,
+                str(r.project_id),
+                r.state,
+                str(r.attempts),
+                r.created_at.isoformat(timespec="seconds"),
+                r.finished_at.isoformat(timespec="seconds") if r.finished_at else "",
+                r.locked_by or "",
+                (r.error or "")[:80],
+            )
+        # Piped output is not cut to an 80-column guess: it is read by scripts and people's pagers.
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @db_app.command("upgrade")

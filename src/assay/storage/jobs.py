@@ -134,15 +134,9 @@ def pending(conn: Connection, *, org_id: int, project_id: int, kind: str) -> lis
     )
 
 
-def recent(conn: Connection, *, org_id: int, project_id: int, limit: int = 20) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(jobs)
-            .where(jobs.c.org_id == org_id, jobs.c.project_id == project_id)
-            .order_by(jobs.c.id.desc())
-            .limit(limit)
-        )
-    )
+def latest(conn: Connection, *, limit: int) -> list[sa.Row[Any]]:
+    """The newest jobs of every organisation (the operator's view)."""
+    return list(conn.execute(sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit)))
 
 
 def get_snapshot(conn: Connection, *, org_id: int, project_id: int) -> sa.Row[Any] | None:
