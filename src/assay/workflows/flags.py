@@ -9,7 +9,8 @@ An annotation is flagged when
   (``client.text[question].pasted_chars``);
 - ``machine_text``: a free-text answer reads like model output (see ``machine_text_signals``).
 
-Flags are hints for review, never verdicts: nothing is rejected automatically.
+Flags are hints for review, never verdicts: nothing is rejected automatically.  The review queue
+puts pending flagged answers first, each with its reasons (``describe`` words them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from assay.app import Assay
@@ -24,6 +27,7 @@ from assay.domain.people import Actor, Role
 from assay.storage import gates as gate_store
 from assay.workflows import access, gates, workforces
 from assay.workflows import projects as project_flows
+from assay.workflows.projects import Project
 
 FAST_SHARE = 0.25
 FAST_FLOOR_MS = 2000
@@ -32,6 +36,8 @@ CONSTANT_MIN = 10
 PASTE_SHARE = 0.5
 PASTE_MIN_CHARS = 40
 MIN_TEXT = 80
+# Figures the review page shows beside a flag; ``/flags`` keeps the shape it was published with.
+_PAGE_ONLY = frozenset({"share", "pasted_chars"})
 
 # Phrases that chat models write and people answering a form almost never do.
 _STOCK = re.compile(
@@ -69,33 +75,44 @@ def _is_machine(signals: list[str]) -> bool:
     return "stock assistant phrase" in signals or len(signals) >= 2
 
 
-def _pasted(client: Any, question: str, text: str) -> bool:
+def _pasted(client: Any, question: str, text: str) -> int | None:
+    """How many characters of the answer arrived by paste, when that is most of it."""
     if not isinstance(client, dict) or not isinstance(client.get("text"), dict):
-        return False
+        return None
     seen = client["text"].get(question)
     if not isinstance(seen, dict):
-        return False
+        return None
     chars = seen.get("pasted_chars")
     if isinstance(chars, bool) or not isinstance(chars, int | float):
-        return False
-    return chars >= PASTE_MIN_CHARS and chars >= PASTE_SHARE * max(len(text), 1)
+        return None
+    if chars >= PASTE_MIN_CHARS and chars >= PASTE_SHARE * max(len(text), 1):
+        return int(chars)
+    return None
 
 
-def project_flags(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
-    project = project_flows.get(hub, actor, project_id, action="project.flags")
-    access.require(
-        hub, actor, Role.REVIEWER, action="project.flags", object_type="project", object_id=project_id
-    )
-    scope = workforces.compartment(hub, actor)
-    with hub.db.read() as conn:
-        # The median and the crowd's label shares come from every answer, so that a vendor's
-        # reviewer gets the same flags on their own people as a manager would.
-        rows = gate_store.project_annotations(conn, org_id=actor.org_id, project_id=project.id)
-    texts = [q.name for q in project.schema.questions if q.kind == "text"]
-    found = gates.primary(project)
+@dataclass(frozen=True)
+class Baseline:
+    """What each answer is compared with, computed once from every answer of the project."""
+
+    fast_below: float | None  # duration_ms under which an answer is too fast
+    constant: dict[int, float]  # user id -> share of their answers that give their commonest value
+    texts: tuple[str, ...]  # the free-text questions
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A flagged annotation: its row (``storage.gates.project_annotations``) and why."""
+
+    row: Any
+    reasons: list[dict[str, Any]]
+
+
+def baseline(project: Project, rows: Sequence[Any]) -> Baseline:
+    """The project-wide statistics: the median time, the crowd's label shares, who answers constantly."""
     durations = [r.duration_ms for r in rows if r.duration_ms is not None]
     fast_below = min(FAST_SHARE * statistics.median(durations), FAST_FLOOR_MS) if durations else None
-    constant_users: set[int] = set()
+    constant: dict[int, float] = {}
+    found = gates.primary(project)
     if found is not None:
         question = found[0]
         crowd = Counter(repr(r.answers.get(question)) for r in rows if r.answers.get(question) is not None)
@@ -106,40 +123,98 @@ def project_flags(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         crowd_top = max(crowd.values()) / sum(crowd.values()) if crowd else 1.0
         for user, counts in per_user.items():
             n = sum(counts.values())
-            if (
-                n >= CONSTANT_MIN
-                and max(counts.values()) / n >= CONSTANT_SHARE
-                and crowd_top < CONSTANT_SHARE
-            ):
-                constant_users.add(user)
-    flagged: list[dict[str, Any]] = []
-    for r in rows:
-        if scope is not None and r.workforce_id != scope:
+            share = max(counts.values()) / n
+            if n >= CONSTANT_MIN and share >= CONSTANT_SHARE and crowd_top < CONSTANT_SHARE:
+                constant[user] = share
+    texts = tuple(q.name for q in project.schema.questions if q.kind == "text")
+    return Baseline(fast_below=fast_below, constant=constant, texts=texts)
+
+
+def reasons(row: Any, base: Baseline) -> list[dict[str, Any]]:
+    """Why one annotation is flagged (empty when it is not), with the figures a reviewer needs."""
+    found: list[dict[str, Any]] = []
+    fast_below = base.fast_below
+    if fast_below is not None and row.duration_ms is not None and row.duration_ms < fast_below:
+        found.append({"flag": "too_fast", "duration_ms": row.duration_ms, "below_ms": round(fast_below)})
+    share = base.constant.get(int(row.user_id))
+    if share is not None:
+        found.append({"flag": "constant", "share": round(share, 3)})
+    for name in base.texts:
+        text = row.answers.get(name)
+        if not isinstance(text, str) or not text.strip():
             continue
-        reasons: list[dict[str, Any]] = []
-        if fast_below is not None and r.duration_ms is not None and r.duration_ms < fast_below:
-            reasons.append({"flag": "too_fast", "duration_ms": r.duration_ms, "below_ms": round(fast_below)})
-        if int(r.user_id) in constant_users:
-            reasons.append({"flag": "constant"})
-        for name in texts:
-            text = r.answers.get(name)
-            if not isinstance(text, str) or not text.strip():
-                continue
-            if _pasted(r.client, name, text):
-                reasons.append({"flag": "pasted", "question": name})
-            signals = machine_text_signals(text)
-            if _is_machine(signals):
-                reasons.append({"flag": "machine_text", "question": name, "signals": signals})
-        if reasons:
-            flagged.append(
-                {
-                    "annotation_id": int(r.id),
-                    "item_id": int(r.item_id),
-                    "annotator": r.annotator,
-                    "workforce": r.workforce,
-                    "review": r.review,
-                    "created_at": r.created_at.isoformat(),
-                    "flags": reasons,
-                }
-            )
-    return {"ok": True, "project_id": project.id, "count": len(flagged), "annotations": flagged}
+        pasted = _pasted(row.client, name, text)
+        if pasted is not None:
+            found.append({"flag": "pasted", "question": name, "pasted_chars": pasted})
+        signals = machine_text_signals(text)
+        if _is_machine(signals):
+            found.append({"flag": "machine_text", "question": name, "signals": signals})
+    return found
+
+
+def describe(reason: dict[str, Any]) -> str:
+    """One flag as a reviewer reads it: the same sentence on every page that shows it."""
+    kind = reason["flag"]
+    if kind == "too_fast":
+        return (
+            f"answered in {reason['duration_ms'] / 1000:.1f} s, "
+            f"under the project's {reason['below_ms'] / 1000:.1f} s"
+        )
+    if kind == "constant":
+        return f"gives the same answer to {reason['share']:.0%} of items"
+    if kind == "pasted":
+        return f"pasted {reason['pasted_chars']} characters into {reason['question']}"
+    if kind == "machine_text":
+        return f"{reason['question']} reads like model output: {', '.join(reason['signals'])}"
+    return str(kind)
+
+
+def flagged(
+    hub: Assay, actor: Actor, project: Project, *, annotation_ids: Collection[int] | None = None
+) -> dict[int, Flagged]:
+    """The project's flagged annotations the actor may see (all, or those of ``annotation_ids``), by id.
+
+    The statistics come from every answer of the project, so that a vendor's reviewer gets the same
+    flags on their own people as a manager would; only the answers are confined to the actor's
+    compartment.  The caller has checked that the actor may review the project.
+    """
+    scope = workforces.compartment(hub, actor)
+    with hub.db.read() as conn:
+        rows = gate_store.project_annotations(conn, org_id=actor.org_id, project_id=project.id)
+    base = baseline(project, rows)
+    wanted = None if annotation_ids is None else set(annotation_ids)
+    out: dict[int, Flagged] = {}
+    for r in rows:
+        if (scope is not None and r.workforce_id != scope) or (
+            wanted is not None and int(r.id) not in wanted
+        ):
+            continue
+        found = reasons(r, base)
+        if found:
+            out[int(r.id)] = Flagged(row=r, reasons=found)
+    return out
+
+
+def _published(reason: dict[str, Any]) -> dict[str, Any]:
+    """A reason as ``/flags`` has always given it: the figures added for the review page stay there."""
+    return {k: v for k, v in reason.items() if k not in _PAGE_ONLY}
+
+
+def project_flags(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
+    project = project_flows.get(hub, actor, project_id, action="project.flags")
+    access.require(
+        hub, actor, Role.REVIEWER, action="project.flags", object_type="project", object_id=project_id
+    )
+    listed = [
+        {
+            "annotation_id": int(f.row.id),
+            "item_id": int(f.row.item_id),
+            "annotator": f.row.annotator,
+            "workforce": f.row.workforce,
+            "review": f.row.review,
+            "created_at": f.row.created_at.isoformat(),
+            "flags": [_published(r) for r in f.reasons],
+        }
+        for f in flagged(hub, actor, project).values()
+    ]
+    return {"ok": True, "project_id": project.id, "count": len(listed), "annotations": listed}

@@ -19,12 +19,13 @@ from assay.storage import answers as answer_store
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
 from assay.storage.people import now
-from assay.workflows import access, workforces
+from assay.workflows import access, flags, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
 VERDICTS = ("accept", "reject", "fix")
 QUEUE_SCAN = 200  # items looked at per queue page: enough to sort disagreements first
+_ID_BATCH = 500  # annotation ids per IN (...) list, well under SQLite's bound on parameters
 
 
 @dataclass
@@ -33,9 +34,10 @@ class QueueItem:
     data: dict[str, Any]
     annotations: list[dict[str, Any]] = field(default_factory=list)
     disagreement: bool = False
+    flagged: bool = False  # one of its pending answers is flagged by the spam or machine-text checks
 
 
-def _annotation_view(a: Any, reviewed: set[int]) -> dict[str, Any]:
+def _annotation_view(a: Any, reviewed: set[int], reasons: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": int(a.id),
         "annotator": a.annotator,
@@ -46,6 +48,7 @@ def _annotation_view(a: Any, reviewed: set[int]) -> dict[str, Any]:
         "created_at": a.created_at,
         "review": a.review,
         "pending": int(a.id) not in reviewed,
+        "flags": [{**r, "text": flags.describe(r)} for r in reasons],
     }
 
 
@@ -57,7 +60,9 @@ def _disagree(annotations: list[dict[str, Any]]) -> bool:
     return any(len({repr(answers.get(name)) for answers in voting}) > 1 for name in names)
 
 
-def _item_views(hub: Assay, actor: Actor, item_ids: list[int]) -> list[QueueItem]:
+def _item_views(
+    hub: Assay, actor: Actor, item_ids: list[int], found: dict[int, flags.Flagged] | None = None
+) -> list[QueueItem]:
     with hub.db.read() as conn:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=item_ids)
         reviewed = store.reviewed_ids(conn, annotation_ids=[int(a.id) for a in anns])
@@ -67,30 +72,74 @@ def _item_views(hub: Assay, actor: Actor, item_ids: list[int]) -> list[QueueItem
     for a in anns:
         # A vendor's reviewer sees only their own workforce's answers.
         if scope is None or a.workforce == actor.workforce_name:
-            views[int(a.item_id)].annotations.append(_annotation_view(a, reviewed))
+            hit = found.get(int(a.id)) if found else None
+            views[int(a.item_id)].annotations.append(
+                _annotation_view(a, reviewed, hit.reasons if hit else [])
+            )
     for v in views.values():
         v.disagreement = _disagree(v.annotations)
+        v.flagged = any(a["pending"] and a["flags"] for a in v.annotations)
     if scope is not None:
         # ... and no gold, and no item that holds nothing of theirs.
         return [views[i] for i in item_ids if views[i].annotations and not rows[i].is_gold]
     return [views[i] for i in item_ids]
 
 
+def _reviewed(hub: Assay, annotation_ids: list[int]) -> set[int]:
+    with hub.db.read() as conn:
+        return {
+            judged
+            for at in range(0, len(annotation_ids), _ID_BATCH)
+            for judged in store.reviewed_ids(conn, annotation_ids=annotation_ids[at : at + _ID_BATCH])
+        }
+
+
+def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) -> list[flags.Flagged]:
+    """The flagged answers no reviewer has judged yet that the actor may review, oldest first.
+
+    ``found`` already holds only the actor's compartment; a vendor's reviewer also never sees a gold
+    item.  An answer with no review at all is pending without asking; the rest may hold only the
+    annotator's own undo, which is not a review.
+    """
+    vendor = workforces.compartment(hub, actor) is not None
+    shown = [f for f in found.values() if not (vendor and f.row.is_gold)]
+    judged = _reviewed(hub, [int(f.row.id) for f in shown if f.row.review is not None])
+    return [f for f in shown if int(f.row.id) not in judged]
+
+
 def queue(
-    hub: Assay, actor: Actor, project_id: int, *, limit: int = 20
-) -> tuple[Project, list[QueueItem], int]:
-    """(project, items to review with all their annotations — disagreements first —, pending answers)."""
+    hub: Assay, actor: Actor, project_id: int, *, limit: int = 20, only_flagged: bool = False
+) -> tuple[Project, list[QueueItem], int, int]:
+    """(project, items to review, pending answers, flagged pending answers).
+
+    Items with a flagged pending answer come first, then disagreements, then the oldest.  Flagged
+    items are found from the flag checks over the whole project, not within the ``QUEUE_SCAN``
+    oldest pending items, so that a flagged answer is never hidden behind a long backlog.
+    ``only_flagged`` keeps the flagged items alone.
+    """
     project = project_flows.get(hub, actor, project_id, action="review.queue")
     access.require(
         hub, actor, Role.REVIEWER, action="review.queue", object_type="project", object_id=project_id
     )
+    found = flags.flagged(hub, actor, project)
+    waiting = _flagged_pending(hub, actor, found)
+    flagged_items = list(dict.fromkeys(int(f.row.item_id) for f in waiting))
     with hub.db.read() as conn:
-        item_ids = store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=QUEUE_SCAN)
         total = store.pending_count(conn, org_id=actor.org_id, project_id=project.id)
-    views = _item_views(hub, actor, item_ids)
-    # Stable sort: disagreements first, oldest first within each group.
-    views.sort(key=lambda v: not v.disagreement)
-    return project, views[:limit], total
+        # Enough flagged items fill the page on their own: the oldest pending ones would sort after.
+        window = (
+            []
+            if only_flagged or len(flagged_items) >= limit
+            else store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=QUEUE_SCAN)
+        )
+    first = set(flagged_items)
+    item_ids = flagged_items[:QUEUE_SCAN] + [i for i in window if i not in first]
+    views = _item_views(hub, actor, item_ids, found)
+    if only_flagged:
+        views = [v for v in views if v.flagged]
+    # Stable sort: flagged first, then disagreements, the oldest first within each group.
+    views.sort(key=lambda v: (not v.flagged, not v.disagreement))
+    return project, views[:limit], total, len(waiting)
 
 
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:

@@ -27,7 +27,11 @@ async def review_home(request: Request, page: PageDep) -> Response:
 @router.get("/projects/{project_id}/review")
 async def review_queue(project_id: int, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"project {project_id}")
-    project, items, pending = await run_in_threadpool(review.queue, page.hub, page.actor, project_id)
+    only_flagged = request.query_params.get("only") == "flagged"
+    project, items, pending, flagged = await run_in_threadpool(
+        review.queue, page.hub, page.actor, project_id, only_flagged=only_flagged
+    )
+    here = f"/projects/{project.id}/review"
     return render_page(
         "review.html",
         request=request,
@@ -36,6 +40,11 @@ async def review_queue(project_id: int, request: Request, page: PageDep) -> Resp
         project=project,
         items=items,
         pending=pending,
+        flagged=flagged,
+        only_flagged=only_flagged,
+        here=here,
+        # Judging an answer comes back to the same view of the queue.
+        back=f"{here}?only=flagged" if only_flagged else here,
         done=request.query_params.get("done", ""),
     )
 
