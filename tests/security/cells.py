@@ -177,6 +177,7 @@ BODIES: dict[tuple[str, str], Body] = {
         "headers": {"X-CSRF-Token": CSRF},
     },
     ("POST", "/projects/{project_id}/settings"): lambda w, o: {"form": {"settings": _settings_text(o)}},
+    ("POST", "/projects/{project_id}/pauses/{pause_id}/lift"): lambda w, o: {"form": {}},
     ("POST", "/annotations/{annotation_id}/review"): lambda w, o: {
         "form": {"verdict": "accept", "back": "/review"}
     },

@@ -76,6 +76,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/projects/new/preview"): Rule(MANAGER),
     ("GET", "/projects/{project_id}"): Rule(MANAGER, scope="project"),
     ("POST", "/projects/{project_id}/settings"): Rule(MANAGER, ok=303, scope="project"),
+    ("POST", "/projects/{project_id}/pauses/{pause_id}/lift"): Rule(MANAGER, ok=303, scope="project"),
     ("GET", "/projects/{project_id}/annotate"): Rule(MEMBER, scope="project"),
     ("GET", "/projects/{project_id}/review"): Rule(REVIEWER, scope="project"),
     ("GET", "/projects/{project_id}/dashboard"): Rule(REVIEWER, scope="project"),

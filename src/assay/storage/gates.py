@@ -262,3 +262,23 @@ def settled_counts(conn: Connection, *, org_id: int, project_id: int) -> tuple[i
         ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(False))
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+def paused_counts(conn: Connection, *, org_id: int, project_ids: Sequence[int]) -> dict[int, int]:
+    """How many annotators are paused on each of these projects, in one grouped query (the projects
+    list shows it for every project at once); projects with nobody paused are left out."""
+    if not project_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(
+            project_pauses.c.project_id,
+            sa.func.count(sa.distinct(project_pauses.c.membership_id)).label("paused"),
+        )
+        .where(
+            project_pauses.c.org_id == org_id,
+            project_pauses.c.project_id.in_(list(project_ids)),
+            project_pauses.c.lifted_at.is_(None),
+        )
+        .group_by(project_pauses.c.project_id)
+    )
+    return {int(r.project_id): int(r.paused) for r in rows}

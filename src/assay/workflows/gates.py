@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from assay.app import Assay
@@ -277,3 +278,12 @@ def pauses(hub: Assay, actor: Actor, project: Project, *, workforce_id: int | No
         }
         for r in rows
     ]
+
+
+def paused_counts(hub: Assay, actor: Actor, project_ids: Sequence[int]) -> dict[int, int]:
+    """Annotators paused per project, for the projects list: managers act on pauses, so only they
+    are shown the counts (an empty answer for anyone else)."""
+    if not actor.at_least(Role.MANAGER) or not project_ids:
+        return {}
+    with hub.db.read() as conn:
+        return gates.paused_counts(conn, org_id=actor.org_id, project_ids=project_ids)

@@ -91,6 +91,8 @@ async def project_dashboard(project_id: int, request: Request, page: PageDep) ->
         agreement_svg=charts.interval_chart("Agreement (Krippendorff's alpha, 95% interval)", agreement_rows),
         agreement_rows=agreement_rows,
         vendor_report=vendor_report,
+        # Set by the redirect after a manager lifts a pause (POST /projects/{id}/pauses/{pause_id}/lift).
+        lifted=request.query_params.get("lifted") == "1",
         vendor_charts=(
             _vendor_charts(vendor_report, pause_below=data["project"].settings.pause_below)
             if vendor_report

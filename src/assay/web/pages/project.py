@@ -1,4 +1,5 @@
-"""Project pages for managers: create from a schema (with a live preview), import, export, settings."""
+"""Project pages for managers: create from a schema (with a live preview), import, export, settings,
+lifting an annotator's pause."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from assay.domain.people import Role
 from assay.errors import Forbidden, Invalid
 from assay.web import sessions
 from assay.web.pages._base import PageDep, checked_form, field, render_page
-from assay.workflows import export, project_admin
+from assay.workflows import export, gates, project_admin
 from assay.workflows import projects as project_flows
 
 router = APIRouter(include_in_schema=False)
@@ -139,3 +140,13 @@ async def save_settings(project_id: int, request: Request, page: PageDep) -> Res
             errors=exc.errors,
         )
     return RedirectResponse(f"/projects/{project_id}?saved=1", status_code=303)
+
+
+@router.post("/projects/{project_id}/pauses/{pause_id}/lift")
+async def lift_pause(project_id: int, pause_id: int, request: Request, page: PageDep) -> Response:
+    """The dashboard's "Lift pause" button: the annotator may work again, and only their gold
+    answers from now on count towards a new pause."""
+    page.require(Role.MANAGER, what=f"project {project_id}")
+    await checked_form(request, page)
+    await run_in_threadpool(gates.lift_pause, page.hub, page.actor, project_id, pause_id)
+    return RedirectResponse(f"/projects/{project_id}/dashboard?lifted=1#paused", status_code=303)

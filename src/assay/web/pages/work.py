@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.web.pages._base import PageDep, render_page
 from assay.web.render import render_markdown
-from assay.workflows import dashboard
+from assay.workflows import dashboard, gates
 from assay.workflows import projects as project_flows
 
 router = APIRouter(include_in_schema=False)
@@ -19,8 +19,13 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/projects")
 async def my_projects(request: Request, page: PageDep) -> Response:
-    rows = await run_in_threadpool(dashboard.my_work, page.hub, page.actor)
-    return render_page("projects.html", request=request, page=page, title="My work", rows=rows)
+    def load() -> tuple[list[dashboard.WorkRow], dict[int, int]]:
+        rows = dashboard.my_work(page.hub, page.actor)
+        # Managers see who is paused where at a glance: a pause waits on them to look and lift it.
+        return rows, gates.paused_counts(page.hub, page.actor, [r.id for r in rows])
+
+    rows, paused = await run_in_threadpool(load)
+    return render_page("projects.html", request=request, page=page, title="My work", rows=rows, paused=paused)
 
 
 @router.get("/projects/{project_id}/annotate")

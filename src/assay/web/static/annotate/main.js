@@ -283,7 +283,58 @@ async function submit() {
   }
 }
 
+// `next` refuses a paused annotator with 403 "you are paused on this project: …".  That is not an
+// error of theirs to fix by signing in again: the screen says so calmly instead.
+function isPaused(err) {
+  return err instanceof api.ApiError && err.status === 403 && /^you are paused\b/i.test(err.message);
+}
+
+let pausedPanel = null;
+
+function showPaused() {
+  state.current = null;
+  state.prefetched = null;
+  state.last = null; // nothing to reopen: the screen offers no work until the pause is lifted
+  clock.stop();
+  say("");
+  ui.next.hidden = true;
+  ui.work.hidden = true;
+  ui.done.hidden = true;
+  if (!pausedPanel) {
+    // Built here rather than in the page: a pause can begin mid-session, after any answer.
+    pausedPanel = document.createElement("section");
+    pausedPanel.id = "paused";
+    pausedPanel.className = "all-done paused";
+    pausedPanel.tabIndex = -1;
+    const heading = document.createElement("h2");
+    heading.textContent = "You are paused on this project";
+    const why = document.createElement("p");
+    why.textContent =
+      "Some items in this project have known answers. Your recent answers to those were below this " +
+      "project's quality bar, so no new items are given to you here for now. Everything you submitted is saved.";
+    const next = document.createElement("p");
+    next.textContent =
+      "A manager has been told and will look at your answers. Once they lift the pause, reload this page " +
+      "to carry on. Your other projects are not affected.";
+    const back = document.createElement("p");
+    const link = document.createElement("a");
+    link.href = "/projects";
+    link.textContent = "Back to your projects";
+    back.append(link);
+    pausedPanel.append(heading, why, next, back);
+    ui.done.after(pausedPanel);
+  }
+  pausedPanel.hidden = false;
+  pausedPanel.focus();
+  refreshUndo();
+  root.dataset.ready = "paused";
+}
+
 function failed(err) {
+  if (isPaused(err)) {
+    showPaused();
+    return;
+  }
   if (!(err instanceof api.ApiError)) {
     say(`Something went wrong: ${err.message}. Your answers are still here; try again.`, "error");
     return;
@@ -425,7 +476,7 @@ async function start() {
     root.dataset.ready = "true";
   } catch (err) {
     failed(err);
-    root.dataset.ready = "error";
+    if (!isPaused(err)) root.dataset.ready = "error";
   }
 }
 
