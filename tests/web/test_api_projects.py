@@ -156,3 +156,19 @@ def test_security_headers_are_sent(hub: Assay, api: TestClient) -> None:
 def test_openapi_spec_is_served(hub: Assay, api: TestClient) -> None:
     spec = api.get("/api/v1/openapi.json").json()
     assert "/api/v1/projects/{project_id}/next" in spec["paths"]
+
+
+def test_an_id_beyond_64_bits_is_invalid_input_not_a_crash(hub: Assay, api: TestClient) -> None:
+    """Found by the API fuzzer: such an id reached the database driver, which cannot hold it (500)."""
+    manager = make_member(hub, make_org(hub), role="manager")
+    for url in (
+        "/api/v1/projects/9223372036854775808",
+        "/api/v1/projects/-9223372036854775809/quality",
+        "/api/v1/items/99999999999999999999999",
+    ):
+        r = api.get(url, headers=manager.headers)
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["errors"][0]["loc"] in ("path.project_id", "path.item_id")
+    r = api.delete("/api/v1/projects/1/pauses/9223372036854775808", headers=manager.headers)
+    assert r.status_code == 422 and "pause_id" in r.json()["error"]
+    assert api.get("/api/v1/projects/9223372036854775807", headers=manager.headers).status_code == 404

@@ -369,3 +369,41 @@ def test_dashboard_compares_vendors_for_managers_only(site: Site) -> None:
     assert f"/api/v1/projects/{site.project_id}/vendors?format=csv" in page.text
     reviewer = site.client("reviewer").get(f"/projects/{site.project_id}/dashboard")
     assert reviewer.status_code == 200 and "Vendor comparison" not in reviewer.text
+
+
+def test_dashboard_shows_the_answers_adaptive_overlap_saved(site: Site) -> None:
+    """Two agreeing answers from annotators who are right on every gold item settle an item at the
+    0.9 target; the dashboard says how many answers that saved against the cap of 5."""
+    bearer = {"Authorization": f"Bearer {site.tokens['manager']}"}
+    with TestClient(site.app) as api:
+        created = api.post(
+            "/api/v1/projects",
+            json={
+                "name": "adaptive",
+                "schema": TEXT_SCHEMA,
+                "settings": {"overlap": 5, "target_confidence": 0.9},
+            },
+            headers=bearer,
+        )
+        pid = created.json()["id"]
+        assert (
+            api.post(f"/api/v1/projects/{pid}/items", json=text_items(1), headers=bearer).status_code == 201
+        )
+        for who in ("annotator", "annotator2"):
+            h = {"Authorization": f"Bearer {site.tokens[who]}"}
+            lease = api.get(f"/api/v1/projects/{pid}/next", headers=h).json()
+            done = api.post(
+                f"/api/v1/assignments/{lease['assignment_id']}/submit",
+                json={"answers": {"sentiment": "neutral"}},
+                headers=h,
+            )
+            assert done.status_code == 201
+    page = site.client("manager").get(f"/projects/{pid}/dashboard")
+    assert page.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.text))
+    assert "Adaptive overlap" in text
+    assert "1 of 1 items were settled at 90.0% confidence" in text, text[text.find("Adaptive"):][:400]
+    assert "saving 3 answers (60% of what a fixed overlap of 5 would have cost" in text
+    # A project without a target shows no such section.
+    plain = site.client("manager").get(f"/projects/{site.project_id}/dashboard")
+    assert "Adaptive overlap" not in plain.text

@@ -85,6 +85,7 @@ def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[s
                 items.c.gold,
                 items.c.settled,
                 annotations_t.c.user_id,
+                annotations_t.c.workforce_id,
                 users.c.email.label("annotator"),
                 workforces.c.name.label("workforce"),
                 (sa.func.coalesce(latest_verdict(), "") == "reject").label("rejected"),

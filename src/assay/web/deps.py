@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from assay.app import Assay
@@ -79,3 +79,8 @@ async def current_actor(request: Request, hub: HubDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+#: An object id in a URL.  Ids are 64-bit integers in the database; a larger number can name
+#: nothing, and is refused as invalid input (422 naming the parameter) before any query sees it.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=-MAX_ID - 1, le=MAX_ID, description="An object id.")]

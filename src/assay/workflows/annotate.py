@@ -18,7 +18,7 @@ from assay.storage import answers as answer_store
 from assay.storage import leases
 from assay.storage import projects as store
 from assay.storage.people import now
-from assay.workflows import access, gates
+from assay.workflows import access, gates, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -262,6 +262,7 @@ def submit(
                 "created_at": at,
             },
         )
+        jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     # The gates run after the answer is safely stored, in their own transaction: a gate that
     # fails must never lose the answer.
     if item.is_gold:

@@ -38,7 +38,7 @@ class Project:
         return out
 
 
-def _from_row(row: Any) -> Project:
+def from_row(row: Any) -> Project:
     return Project(
         id=int(row.id),
         org_id=int(row.org_id),
@@ -82,7 +82,7 @@ def create(
             created_by=actor.user_id or None,  # the console operator is nobody in particular
         )
         row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
-    return _from_row(row)
+    return from_row(row)
 
 
 def get(hub: Assay, actor: Actor, project_id: int, *, action: str = "project.read") -> Project:
@@ -103,7 +103,7 @@ def get(hub: Assay, actor: Actor, project_id: int, *, action: str = "project.rea
             object_type="project",
             object_id=project_id,
         )
-    return _from_row(row)
+    return from_row(row)
 
 
 def find(hub: Assay, actor: Actor, ref: str) -> Project:
@@ -115,7 +115,7 @@ def find(hub: Assay, actor: Actor, ref: str) -> Project:
 def list_for(hub: Assay, actor: Actor) -> list[Project]:
     with hub.db.read() as conn:
         rows = store.list_projects(conn, org_id=actor.org_id)
-    return [_from_row(r) for r in rows if access.can_see_project(actor, r.settings)]
+    return [from_row(r) for r in rows if access.can_see_project(actor, r.settings)]
 
 
 def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:

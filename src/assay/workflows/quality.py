@@ -82,9 +82,6 @@ def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) 
     }
 
 
-MIN_VOTES_TO_SETTLE = 2  # one answer never settles an item: its author's record is not this item's evidence
-
-
 def label_book(project: Any, question: str) -> list[Any] | None:
     """Every value the question can take, so the model knows options nobody has picked yet."""
     from assay.domain.questions import ChoiceQuestion, PreferenceQuestion, RatingQuestion
@@ -214,27 +211,27 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
         and (book is None or r.gold[question] in book)
     }
     model = quality.aggregate(answers, method=project.settings.method, gold=gold or None)
-    probas = model.probas_
     # Each annotator's expected accuracy under the fit: the mean posterior of the values they gave.
-    given = probas[answers.task, answers.label]
+    given = model.probas_[answers.task, answers.label]
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
         workers[str(user)] = {"expected_accuracy": float(mine.mean()), "answers": len(mine)}
     target = project.settings.target_confidence
     sure: list[tuple[int, int]] = []
-    if target is not None:
-        n_votes = {int(r.item_id): 0 for r in voting}
-        open_normal = set()
-        for r in voting:
-            n_votes[int(r.item_id)] += 1
-            if not r.is_gold and not r.settled:
-                open_normal.add(int(r.item_id))
-        top = probas.max(axis=1)
-        for code, item in enumerate(answers.tasks):
-            item_id = int(item)
-            if item_id in open_normal and n_votes[item_id] >= MIN_VOTES_TO_SETTLE and top[code] >= target:
-                sure.append((item_id, n_votes[item_id]))
+    if target is None:
+        return workers, sure
+    # The settling rule is the per-answer one (``gates.sure_enough``), with the accuracies just fitted.
+    votes: dict[int, list[Any]] = defaultdict(list)
+    for r in voting:
+        if not r.is_gold and not r.settled:
+            votes[int(r.item_id)].append(r)
+    gold_rows = [r for r in voting if r.is_gold]
+    voters = [r for rs in votes.values() for r in rs]
+    accuracy = gates.accuracies(gold_rows, question, voters, workers) if voters else {}
+    for item_id, item_votes in votes.items():
+        if gates.sure_enough(item_votes, question, found[1], accuracy, target):
+            sure.append((item_id, len(item_votes)))
     return workers, sure
 
 

@@ -19,7 +19,7 @@ from assay.storage import answers as answer_store
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
 from assay.storage.people import now
-from assay.workflows import access, flags, workforces
+from assay.workflows import access, flags, jobs, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -224,6 +224,7 @@ def judge(
         )
         if verdict == "reject":
             store.return_to_pool(conn, org_id=actor.org_id, item_id=int(row.item_id))
+        jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     return {
         "ok": True,
         "id": review_id,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assay.errors import Invalid
-from assay.web.deps import ActorDep, HubDep
+from assay.web.deps import ActorDep, HubDep, Id
 from assay.workflows import workforces
 
 router = APIRouter()
@@ -36,7 +36,7 @@ async def create_workforce(
 
 @router.patch("/workforces/{workforce_id}", tags=["workforces"])
 async def update_workforce(
-    workforce_id: int,
+    workforce_id: Id,
     hub: HubDep,
     actor: ActorDep,
     body: Annotated[dict[str, Any], Body(description="any of name, kind, cost_per_hour, cost_per_answer")],
@@ -50,7 +50,7 @@ async def update_workforce(
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
 async def vendor_report(
-    project_id: int,
+    project_id: Id,
     hub: HubDep,
     actor: ActorDep,
     format: Annotated[str, Query(description="json (default) or csv")] = "json",
@@ -80,7 +80,7 @@ class GoldBody(BaseModel):
 
 
 @router.post("/items/{item_id}/gold", status_code=201, tags=["items"])
-async def promote_gold(item_id: int, body: GoldBody, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def promote_gold(item_id: Id, body: GoldBody, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Make a reviewed (accepted or fixed) item gold with these known answers."""
     from assay.workflows import gates
 
@@ -88,7 +88,7 @@ async def promote_gold(item_id: int, body: GoldBody, hub: HubDep, actor: ActorDe
 
 
 @router.delete("/projects/{project_id}/pauses/{pause_id}", tags=["quality"])
-async def lift_pause(project_id: int, pause_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def lift_pause(project_id: Id, pause_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Lift an annotator's pause on a project; only gold answers after the lift count from now on."""
     from assay.workflows import gates
 
@@ -96,7 +96,7 @@ async def lift_pause(project_id: int, pause_id: int, hub: HubDep, actor: ActorDe
 
 
 @router.get("/projects/{project_id}/flags", tags=["quality"])
-async def project_flags(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def project_flags(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Annotations flagged as too fast, constant, pasted or machine-written, for review."""
     from assay.workflows import flags
 

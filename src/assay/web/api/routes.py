@@ -13,7 +13,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
-from assay.web.deps import ActorDep, HubDep
+from assay.web.deps import ActorDep, HubDep, Id
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
 
@@ -63,7 +63,7 @@ async def list_projects(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}", tags=["projects"])
-async def get_project(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def get_project(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         project = project_flows.get(hub, actor, project_id)
         return project.public(counts=project_flows.counts(hub, actor, project))
@@ -73,7 +73,7 @@ async def get_project(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str
 
 @router.post("/projects/{project_id}/items", status_code=201, tags=["items"])
 async def import_items(
-    project_id: int,
+    project_id: Id,
     request: Request,
     hub: HubDep,
     actor: ActorDep,
@@ -124,7 +124,7 @@ async def import_items(
     tags=["annotate"],
     responses={204: {"description": "nothing is left for the caller"}},
 )
-async def next_item(project_id: int, hub: HubDep, actor: ActorDep) -> Any:
+async def next_item(project_id: Id, hub: HubDep, actor: ActorDep) -> Any:
     lease = await run_in_threadpool(annotate.next_item, hub, actor, project_id)
     if lease is None:
         return Response(status_code=204)
@@ -133,7 +133,7 @@ async def next_item(project_id: int, hub: HubDep, actor: ActorDep) -> Any:
 
 @router.post("/assignments/{assignment_id}/submit", status_code=201, tags=["annotate"])
 async def submit(
-    assignment_id: int,
+    assignment_id: Id,
     body: Submission,
     hub: HubDep,
     actor: ActorDep,
@@ -155,19 +155,19 @@ async def submit(
 
 
 @router.post("/assignments/{assignment_id}/skip", tags=["annotate"])
-async def skip(assignment_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def skip(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     await run_in_threadpool(annotate.skip, hub, actor, assignment_id)
     return {"ok": True}
 
 
 @router.post("/assignments/{assignment_id}/extend", tags=["annotate"])
-async def extend(assignment_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def extend(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Renew a live lease for another lease period."""
     return await run_in_threadpool(annotate.extend, hub, actor, assignment_id)
 
 
 @router.get("/items/{item_id}", tags=["items"])
-async def get_item(item_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def get_item(item_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     return await run_in_threadpool(export.item_detail, hub, actor, item_id)
 
 
@@ -177,7 +177,7 @@ async def get_item(item_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]
     responses={200: {"description": "the export, streamed", "content": {"application/x-ndjson": {}}}},
 )
 async def export_project(
-    project_id: int,
+    project_id: Id,
     hub: HubDep,
     actor: ActorDep,
     format: Annotated[str, Query(description="jsonl, csv, parquet, dpo or sft")] = "jsonl",
@@ -193,7 +193,7 @@ async def export_project(
 
 
 @router.get("/projects/{project_id}/quality", tags=["quality"])
-async def project_quality(project_id: int, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def project_quality(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Agreement with 95% intervals, and per-annotator and per-workforce scorecards."""
     from assay.workflows import quality
 
@@ -207,7 +207,7 @@ class Revision(BaseModel):
 
 
 @router.post("/annotations/{annotation_id}/revise", status_code=201, tags=["annotate"])
-async def revise(annotation_id: int, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def revise(annotation_id: Id, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Correct one's own answer while its lease holds (undo); stored as a correction, never an overwrite."""
     return await run_in_threadpool(annotate.revise, hub, actor, annotation_id, answers=body.answers)
 

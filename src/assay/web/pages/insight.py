@@ -10,6 +10,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from assay.domain.people import Role
+from assay.web.deps import Id
 from assay.web.pages import charts
 from assay.web.pages._base import PageDep, checked_form, field, render_page
 from assay.workflows import dashboard, members
@@ -65,7 +66,7 @@ def _vendor_charts(report: dict[str, Any], *, pause_below: float | None) -> list
 
 
 @router.get("/projects/{project_id}/dashboard")
-async def project_dashboard(project_id: int, request: Request, page: PageDep) -> Response:
+async def project_dashboard(project_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"project {project_id}")
     data = await run_in_threadpool(dashboard.project_dashboard, page.hub, page.actor, project_id)
     vendor_report = None
@@ -148,7 +149,7 @@ async def invite(request: Request, page: PageDep) -> Response:
 
 
 @router.post("/members/{membership_id}")
-async def update_member(membership_id: int, request: Request, page: PageDep) -> Response:
+async def update_member(membership_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.MANAGER, what="this page")
     form = await checked_form(request, page)
     await run_in_threadpool(
@@ -164,7 +165,7 @@ async def update_member(membership_id: int, request: Request, page: PageDep) -> 
 
 
 @router.post("/tokens/{token_id}/revoke")
-async def revoke(token_id: int, request: Request, page: PageDep) -> Response:
+async def revoke(token_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.MANAGER, what="this page")
     await checked_form(request, page)
     await run_in_threadpool(members.revoke_token, page.hub, page.actor, token_id)

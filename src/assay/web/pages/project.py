@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from assay.domain.people import Role
 from assay.errors import Forbidden, Invalid
 from assay.web import sessions
+from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page
 from assay.workflows import export, gates, project_admin
 from assay.workflows import projects as project_flows
@@ -90,7 +91,7 @@ async def preview(request: Request, page: PageDep) -> Response:
 
 
 @router.get("/projects/{project_id}")
-async def project_page(project_id: int, request: Request, page: PageDep) -> Response:
+async def project_page(project_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.MANAGER, what=f"project {project_id}")
 
     def load() -> tuple[Any, dict[str, int]]:
@@ -114,7 +115,7 @@ async def project_page(project_id: int, request: Request, page: PageDep) -> Resp
 
 
 @router.post("/projects/{project_id}/settings")
-async def save_settings(project_id: int, request: Request, page: PageDep) -> Response:
+async def save_settings(project_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.MANAGER, what=f"project {project_id}")
     form = await checked_form(request, page)
     text = field(form, "settings")
@@ -143,7 +144,7 @@ async def save_settings(project_id: int, request: Request, page: PageDep) -> Res
 
 
 @router.post("/projects/{project_id}/pauses/{pause_id}/lift")
-async def lift_pause(project_id: int, pause_id: int, request: Request, page: PageDep) -> Response:
+async def lift_pause(project_id: Id, pause_id: Id, request: Request, page: PageDep) -> Response:
     """The dashboard's "Lift pause" button: the annotator may work again, and only their gold
     answers from now on count towards a new pause."""
     page.require(Role.MANAGER, what=f"project {project_id}")

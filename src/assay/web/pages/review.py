@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.domain.people import Role
 from assay.errors import Invalid
+from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
 from assay.workflows import dashboard, review
 
@@ -25,7 +26,7 @@ async def review_home(request: Request, page: PageDep) -> Response:
 
 
 @router.get("/projects/{project_id}/review")
-async def review_queue(project_id: int, request: Request, page: PageDep) -> Response:
+async def review_queue(project_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"project {project_id}")
     only_flagged = request.query_params.get("only") == "flagged"
     project, items, pending, flagged = await run_in_threadpool(
@@ -50,7 +51,7 @@ async def review_queue(project_id: int, request: Request, page: PageDep) -> Resp
 
 
 @router.get("/items/{item_id}")
-async def item_page(item_id: int, request: Request, page: PageDep) -> Response:
+async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"item {item_id}")
     project, view = await run_in_threadpool(review.item, page.hub, page.actor, item_id)
     return render_page(
@@ -59,7 +60,7 @@ async def item_page(item_id: int, request: Request, page: PageDep) -> Response:
 
 
 @router.post("/annotations/{annotation_id}/review")
-async def judge(annotation_id: int, request: Request, page: PageDep) -> Response:
+async def judge(annotation_id: Id, request: Request, page: PageDep) -> Response:
     page.require(Role.REVIEWER, what=f"annotation {annotation_id}")
     form = await checked_form(request, page)
     verdict = field(form, "verdict")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from assay.web.deps import Id
 from assay.web.pages._base import PageDep, render_page
 from assay.web.render import render_markdown
 from assay.workflows import dashboard, gates
@@ -29,7 +30,7 @@ async def my_projects(request: Request, page: PageDep) -> Response:
 
 
 @router.get("/projects/{project_id}/annotate")
-async def annotate_page(project_id: int, request: Request, page: PageDep) -> Response:
+async def annotate_page(project_id: Id, request: Request, page: PageDep) -> Response:
     project = await run_in_threadpool(project_flows.get, page.hub, page.actor, project_id)
     context = {
         "id": project.id,
