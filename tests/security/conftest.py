@@ -1,7 +1,8 @@
 """A two-organisation world for the security tests, with every actor and object the matrix names.
 
-Organisation A has an owner, a manager, a reviewer (no workforce: reviews every compartment) and one
-annotator in each of two vendor workforces; project ``A`` is shared with Vendor A only, project
+Organisation A has an owner, a manager, a reviewer (no workforce: reviews every compartment), a
+reviewer of Vendor A (reviews that compartment only) and one annotator in each of two vendor
+workforces; project ``A`` is shared with Vendor A only, project
 ``B`` with Vendor B only.  Organisation X is another tenant with its own manager, annotator and
 project.  Pages are signed in by building the signed session cookie directly (no argon2 per login).
 """
@@ -31,7 +32,17 @@ from tests.factories import TEXT_SCHEMA, Member, make_member, make_org
 SECRET_KEY = "k" * 48
 # Planted values: each must never appear in a response an annotator can reach.
 GOLD_CANARY = "GOLDCANARY-51e2"
-ACTORS = ("owner", "manager", "reviewer", "annotator_a", "annotator_b", "foreign", "revoked", "anonymous")
+ACTORS = (
+    "owner",
+    "manager",
+    "reviewer",
+    "reviewer_a",
+    "annotator_a",
+    "annotator_b",
+    "foreign",
+    "revoked",
+    "anonymous",
+)
 OBJECTS = ("own", "other_workforce", "other_org")
 _names = itertools.count(1)
 
@@ -135,6 +146,7 @@ def build_world(hub: Assay) -> Iterator[World]:
         "owner": make_member(hub, org_a, role="owner"),
         "manager": make_member(hub, org_a, role="manager"),
         "reviewer": make_member(hub, org_a, role="reviewer"),
+        "reviewer_a": make_member(hub, org_a, role="reviewer", workforce="Vendor A", vendor=True),
         "annotator_a": make_member(hub, org_a, workforce="Vendor A", vendor=True),
         "annotator_b": make_member(hub, org_a, workforce="Vendor B", vendor=True),
         "foreign": make_member(hub, org_x, role="manager"),

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import assay.web.pages
-from assay.storage.tables import api_tokens, users
+from assay.storage.tables import api_tokens, items, projects, users
 from assay.web import sessions
 from assay.workflows import admin
 from tests.security.cells import app_routes
@@ -117,9 +117,9 @@ def test_query_parameters_reach_nothing_hidden(world: World) -> None:
     params_extra = ["org_id", "sort", "q", "fields"]
     assert any(params.values()), "no route declares a query parameter; the check would be empty"
     checked = 0
-    for who in ("annotator_a", "manager"):
+    for who in ("annotator_a", "reviewer_a", "manager"):
         member = world.members[who]
-        forbidden = leaked + ([GOLD_CANARY] if who == "annotator_a" else [])
+        forbidden = leaked + ([GOLD_CANARY] if who != "manager" else [])
         for method, path in app_routes(world.app):
             if method != "GET" or path in ("/static", "/api/v1/openapi.json"):
                 continue
@@ -184,6 +184,66 @@ def test_annotators_never_see_gold_or_hashes(world: World) -> None:
         assert response.status_code == 200, (url, response.text[:200])
         bodies.append(response.text)
     world.client.cookies.clear()
+    for text in bodies:
+        for secret in forbidden:
+            assert secret not in text, (secret, text[:300])
+
+
+def test_a_vendors_reviewer_never_sees_gold_or_another_vendors_work(world: World) -> None:
+    """Vendor A's annotator answers every item of a gold-heavy project shared with Vendor A, and a
+    Vendor B annotator's answer is planted beside them; then Vendor A's reviewer reads every page and
+    endpoint of the project.  No gold answer and nothing of Vendor B may appear."""
+    planted = _plant(world)["planted"]
+    annotator = world.members["annotator_a"]
+    # Share the project with Vendor B as well, so that a Vendor B answer exists beside Vendor A's.
+    with world.hub.db.write() as conn:
+        current = conn.execute(sa.select(projects.c.settings).where(projects.c.id == planted)).scalar_one()
+        conn.execute(
+            projects.update()
+            .where(projects.c.id == planted)
+            .values(settings={**current, "workforces": ["Vendor A", "Vendor B"]})
+        )
+    for who in ("annotator_a", "annotator_b"):
+        for _ in range(6):
+            lease = world.client.get(f"/api/v1/projects/{planted}/next", headers=world.members[who].headers)
+            if lease.status_code == 204:
+                break
+            note = f"note by {world.members[who].email}"
+            world.client.post(
+                f"/api/v1/assignments/{lease.json()['assignment_id']}/submit",
+                json={"answers": {"sentiment": "positive", "note": note}},
+                headers={**world.members[who].headers, "Idempotency-Key": secrets.token_hex(8)},
+            )
+    reviewer = world.members["reviewer_a"]
+    forbidden = [*_secrets(world), GOLD_CANARY, OTHER_CANARY, world.members["annotator_b"].email]
+    bodies: list[str] = []
+    with world.hub.db.read() as conn:
+        item_ids = [
+            int(r.id) for r in conn.execute(sa.select(items.c.id).where(items.c.project_id == planted))
+        ]
+    for url in (
+        f"/api/v1/projects/{planted}",
+        f"/api/v1/projects/{planted}/quality",
+        f"/api/v1/projects/{planted}/flags",
+        f"/api/v1/projects/{planted}/vendors",
+        *[f"/api/v1/items/{i}" for i in item_ids],
+    ):
+        response = world.client.get(url, headers=reviewer.headers)
+        assert response.status_code in (200, 404), (url, response.text[:200])
+        bodies.append(response.text)
+    world.client.cookies.set(sessions.COOKIE, world.cookie(reviewer))
+    for url in (
+        f"/projects/{planted}/review",
+        f"/projects/{planted}/review?only=flagged",
+        f"/projects/{planted}/dashboard",
+        "/review",
+        *[f"/items/{i}" for i in item_ids],
+    ):
+        response = world.client.get(url)
+        assert response.status_code in (200, 404), (url, response.text[:200])
+        bodies.append(response.text)
+    world.client.cookies.clear()
+    assert any(annotator.email in b for b in bodies), "the reviewer should see their own vendor's work"
     for text in bodies:
         for secret in forbidden:
             assert secret not in text, (secret, text[:300])

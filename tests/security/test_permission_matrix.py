@@ -93,12 +93,13 @@ ROLE = {
     "owner": Role.OWNER,
     "manager": Role.MANAGER,
     "reviewer": Role.REVIEWER,
+    "reviewer_a": Role.REVIEWER,
     "annotator_a": Role.ANNOTATOR,
     "annotator_b": Role.ANNOTATOR,
     "foreign": Role.MANAGER,
 }
-# The one object compartment each annotator works in; the others are not shared with them.
-COMPARTMENT = {"annotator_a": "own", "annotator_b": "other_workforce"}
+# The one object compartment each vendor member works in; the others are not shared with them.
+COMPARTMENT = {"annotator_a": "own", "annotator_b": "other_workforce", "reviewer_a": "own"}
 
 
 def expected(method: str, path: str, actor: str, obj: str) -> int:
@@ -118,7 +119,8 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
         return (
             rule.ok if (actor, obj) in (("annotator_a", "own"), ("annotator_b", "other_workforce")) else 404
         )
-    visible = same_org and (ROLE[actor] >= Role.REVIEWER or COMPARTMENT.get(actor) == obj)
+    everywhere = actor not in COMPARTMENT and ROLE[actor] >= Role.REVIEWER
+    visible = same_org and (everywhere or COMPARTMENT.get(actor) == obj)
     if not visible:
         return 404
     if rule.hidden_from_vendors and actor in COMPARTMENT and not role_ok:
