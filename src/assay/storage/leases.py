@@ -97,13 +97,23 @@ def candidates(
 
 
 def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
-    """Take one unit of an item's overlap; False when another annotator took the last one."""
+    """Take one unit of an item's overlap; False when another annotator took the last one.
+
+    A gold item has no overlap to take (everyone may answer it), yet its lease runs this same
+    statement: the row is touched with its own values, so that a gold lease does exactly the work
+    of a normal one and cannot be told apart by timing.  ``claimed`` and ``open`` of gold stay as
+    imported, which is why ``release`` leaves gold alone.
+    """
+    gold = items.c.is_gold.is_(True)
     result = conn.execute(
         items.update()
-        .where(items.c.id == item_id, items.c.claimed < overlap, items.c.settled.is_(False))
+        .where(
+            items.c.id == item_id,
+            sa.or_(gold, sa.and_(items.c.claimed < overlap, items.c.settled.is_(False))),
+        )
         .values(
-            claimed=items.c.claimed + 1,
-            open=sa.case((items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
+            claimed=sa.case((gold, items.c.claimed), else_=items.c.claimed + 1),
+            open=sa.case((gold, items.c.open), (items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
         )
     )
     return result.rowcount == 1

@@ -102,23 +102,28 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
         normal = leases.candidates(
             conn, project_id=project.id, user_id=actor.user_id, gold=False, limit=CANDIDATES
         )
-        pools: list[tuple[bool, list[int]]] = []
+        # A project with gold runs both queries on every `next`, whatever the draw: a lease that
+        # turns out gold must cost the database exactly what a normal one does (DESIGN §6).
+        gold = (
+            leases.candidates(conn, project_id=project.id, user_id=actor.user_id, gold=True, limit=CANDIDATES)
+            if settings.gold_rate > 0
+            else []
+        )
+        pools: list[list[int]] = []
         # Gold is only mixed in while real work remains: once the work is done, more gold costs
         # annotators' time and measures nothing new.
         if want_gold and normal:
-            gold = leases.candidates(
-                conn, project_id=project.id, user_id=actor.user_id, gold=True, limit=CANDIDATES
-            )
-            pools.append((True, [item_id for item_id, _ in gold]))
+            pools.append([item_id for item_id, _ in gold])
         if normal:
             ids = [item_id for item_id, _ in normal]
             # Rotate within the top priority only, so that priority order is kept exactly.
             top = sum(1 for _, priority in normal if priority == normal[0][1])
             k = offset % top
-            pools.append((False, ids[k:top] + ids[:k] + ids[top:]))
-        for is_gold, ids in pools:
+            pools.append(ids[k:top] + ids[:k] + ids[top:])
+        for ids in pools:
             for item_id in ids:
-                if not is_gold and not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
+                # Gold passes through the same guarded UPDATE (it leaves a gold row as it is).
+                if not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
                     continue
                 item = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
                 order = _display_order(project, item.data, seed=hub.rng.getrandbits(64))
@@ -137,8 +142,7 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                     },
                 )
                 if assignment_id is None:  # this user's other request took it a moment ago
-                    if not is_gold:
-                        leases.release(conn, item_id=item_id)
+                    leases.release(conn, item_id=item_id)  # a no-op on gold, like the claim
                     continue
                 return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
     return None
