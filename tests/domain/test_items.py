@@ -108,7 +108,7 @@ def test_mapping_records_and_null_fields() -> None:
         (record(context=["hi"]), ("data.context[0]", "must be an object {role, content}")),
         (record(context=[{"role": "bot", "content": "hi"}]), ("data.context[0].role", "'bot' is not one of user, assistant, system, tool")),
         (record(context=[{"role": "user", "content": ["hi"]}]), ("data.context[0].content", "must be a string, got list")),
-        ({**record(), "externalid": "x"}, ("externalid", "unknown field; an item has data, external_id, priority, meta and gold")),
+        ({**record(), "externalid": "x"}, ("externalid", "unknown field; an item has data, external_id, priority, meta, gold and batch")),
         ({**record(), "external_id": True}, ("external_id", "must be a string or an integer, got bool")),
         ({**record(), "external_id": "  "}, ("external_id", "must be 1 to 200 characters, not blank")),
         ({**record(), "external_id": "x" * 201}, ("external_id", "must be 1 to 200 characters, not blank")),

@@ -20,6 +20,7 @@ def test_defaults() -> None:
         "gold_rate": 0.0,
         "lease_seconds": 900,
         "workforces": [],
+        "batches": {},
         "required_skills": [],
         "instructions": "",
         "max_leases": 2,
@@ -28,6 +29,7 @@ def test_defaults() -> None:
         "qualification": None,
         "pause_below": None,
         "pause_min_gold": 10,
+        "method": "ds",
     }
 
 

@@ -16,10 +16,11 @@ from assay.domain.questions import PreferenceQuestion
 if TYPE_CHECKING:
     from assay.domain.schema import ProjectSchema
 
-__all__ = ["CheckedItem", "ItemChecker", "RecordError"]
+__all__ = ["CheckedItem", "ItemChecker", "RecordError", "check_batch"]
 
-RECORD_FIELDS = frozenset({"data", "external_id", "priority", "meta", "gold"})
+RECORD_FIELDS = frozenset({"data", "external_id", "priority", "meta", "gold", "batch"})
 MAX_EXTERNAL_ID = 200  # the storage column's width
+MAX_BATCH = 100  # the storage column's width
 _INT32 = 2**31 - 1  # priority is a 32-bit column in PostgreSQL
 
 
@@ -43,6 +44,7 @@ class CheckedItem(NamedTuple):
     priority: int
     meta: dict[str, Any] | None
     gold: dict[str, Any] | None
+    batch: str | None = None
 
 
 InputCheck = Callable[[Any, str], None]
@@ -50,6 +52,18 @@ InputCheck = Callable[[Any, str], None]
 
 def _kind_of(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def check_batch(value: Any, field: str = "batch") -> str:
+    """A batch name as stored: 1 to ``MAX_BATCH`` characters, not blank; an integer becomes its
+    digits (as ``external_id`` does), since ``settings.batches`` names batches with strings."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise RecordError(field, f"must be a string (a batch name), got {_kind_of(value)}", show(value))
+    if not value.strip() or len(value) > MAX_BATCH:
+        raise RecordError(field, f"must be 1 to {MAX_BATCH} characters, not blank", show(value))
+    return value
 
 
 def _check_string(value: Any, field: str) -> None:
@@ -176,7 +190,9 @@ class ItemChecker:
     def _rest(self, record: dict[str, Any], data: dict[str, Any]) -> CheckedItem:
         if not record.keys() <= RECORD_FIELDS:
             extra = sorted(str(k) for k in record.keys() - RECORD_FIELDS)[0]
-            raise RecordError(extra, "unknown field; an item has data, external_id, priority, meta and gold")
+            raise RecordError(
+                extra, "unknown field; an item has data, external_id, priority, meta, gold and batch"
+            )
         ext = record.get("external_id")
         if ext is not None:
             if isinstance(ext, int) and not isinstance(ext, bool):
@@ -202,7 +218,10 @@ class ItemChecker:
         gold = record.get("gold")
         if gold is not None:
             gold = self._check_gold(gold, data)
-        return CheckedItem(data, ext, priority, meta, gold)
+        batch = record.get("batch")
+        if batch is not None:
+            batch = check_batch(batch)
+        return CheckedItem(data, ext, priority, meta, gold, batch)
 
     def _check_gold(self, gold: Any, data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(gold, dict):

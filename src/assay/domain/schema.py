@@ -8,7 +8,7 @@ path such as ``questions[2].scale.max``.  Item records and answers are checked b
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, model_validator
 
@@ -248,6 +248,9 @@ class ProjectSettings(Strict):
     gold_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of gold items served.")
     lease_seconds: int = Field(default=900, ge=30, le=86400, description="How long an assignment is held.")
     workforces: UniqueTexts = Field(default_factory=list, description="Workforces allowed; empty: all.")
+    batches: dict[Annotated[str, Field(min_length=1, max_length=100)], UniqueTexts] = Field(
+        default_factory=dict, description="Item batch → the only workforces it is shared with."
+    )
     required_skills: UniqueTexts = Field(default_factory=list, description="Skills an annotator needs.")
     instructions: str = Field(default="", max_length=200_000, description="Guidelines in Markdown.")
     max_leases: int = Field(default=2, ge=1, le=20, description="Unexpired leases an annotator may hold.")

@@ -1,8 +1,8 @@
 """CSV and Parquet item readers: columns become an item record.
 
-Column rules (both formats): ``external_id`` and ``priority`` (an integer) go to the top level of
-the record, as do ``meta`` and ``gold`` (JSON objects; in CSV a JSON string); every other column is
-a field of ``data``.  Columns named in ``json_fields`` hold JSON text (``chat`` and ``responses``
+Column rules (both formats): ``external_id``, ``batch`` and ``priority`` (an integer) go to the
+top level of the record, as do ``meta`` and ``gold`` (JSON objects; in CSV a JSON string); every
+other column is a field of ``data``.  Columns named in ``json_fields`` hold JSON text (``chat`` and ``responses``
 inputs cannot be plain strings) and are parsed.  A Parquet file with a ``data`` column (a struct,
 or a JSON string) uses it as the payload, and then only the reserved columns may sit beside it.
 
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from assay.errors import Invalid, detail
 from assay.formats._lines import BOM, iter_lines
 
-RESERVED = frozenset({"external_id", "priority", "meta", "gold"})
+RESERVED = frozenset({"external_id", "priority", "meta", "gold", "batch"})
 _JSON_RESERVED = frozenset({"meta", "gold"})
 # Long documents in a single cell are normal for annotation data; the csv module's default cap
 # (128 KiB) would reject them.
@@ -141,8 +141,8 @@ def _csv_record(row: list[str], plan: list[tuple[str, int]], *, name: str, where
             data[column] = _parse_json_cell(cell, name=name, where=where, column=column)
         elif column == "priority":
             record["priority"] = _parse_priority(cell, name=name, where=where)
-        elif column == "external_id":
-            record["external_id"] = cell
+        elif column in ("external_id", "batch"):
+            record[column] = cell
         else:
             record[column] = _parse_json_cell(cell, name=name, where=where, column=column)
     return record
@@ -197,8 +197,8 @@ def iter_parquet(
             raise _invalid(
                 name,
                 "header",
-                f"column {extra[0]!r} sits beside a 'data' column; only external_id, priority, meta "
-                "and gold may (or drop 'data' and give one column per field)",
+                f"column {extra[0]!r} sits beside a 'data' column; only external_id, priority, meta, "
+                "gold and batch may (or drop 'data' and give one column per field)",
             )
     convert = {c for c in columns if _needs_conversion(schema.field(c).type)}
     row = 0
@@ -231,6 +231,8 @@ def _parquet_record(
             record["priority"] = _parse_priority(value, name=name, where=where)
         elif column == "external_id":
             record["external_id"] = str(value)
+        elif column == "batch":
+            record["batch"] = value  # checked by the import, which names the row
         elif column in _JSON_RESERVED or (has_data and column == "data"):
             if isinstance(value, str):
                 value = _parse_json_cell(value, name=name, where=where, column=column)

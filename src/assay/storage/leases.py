@@ -13,6 +13,7 @@ The rules live in the database, not in the application:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -78,18 +79,30 @@ def held_leases(conn: Connection, *, project_id: int, user_id: int, at: datetime
 
 
 def candidates(
-    conn: Connection, *, project_id: int, user_id: int, gold: bool, limit: int
+    conn: Connection,
+    *,
+    project_id: int,
+    user_id: int,
+    gold: bool,
+    limit: int,
+    only: Collection[str] | None = None,
+    hidden: Collection[str] = (),
 ) -> list[tuple[int, int]]:
-    """(id, priority) of open items this user never had, best first (priority, then import order)."""
+    """(id, priority) of open items this user never had, best first (priority, then import order).
+
+    ``only`` keeps just the items of those batches, ``hidden`` drops the items of those (item
+    batches shared with other workforces).  Both only filter the rows read along ix_items_next:
+    the order, and so the index walk, is the same for everyone.
+    """
     seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
+    conditions = [items.c.project_id == project_id, items.c.is_gold.is_(gold), items.c.open.is_(True), ~seen]
+    if only is not None:
+        conditions.append(items.c.batch.in_(sorted(only)))
+    if hidden:
+        conditions.append(sa.or_(items.c.batch.is_(None), items.c.batch.not_in(sorted(hidden))))
     rows = conn.execute(
         sa.select(items.c.id, items.c.priority)
-        .where(
-            items.c.project_id == project_id,
-            items.c.is_gold.is_(gold),
-            items.c.open.is_(True),
-            ~seen,
-        )
+        .where(*conditions)
         .order_by(items.c.priority.desc(), items.c.id)
         .limit(limit)
     )

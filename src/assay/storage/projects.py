@@ -119,6 +119,7 @@ _ITEM_COLUMNS = (
     "org_id",
     "project_id",
     "external_id",
+    "batch",
     "data",
     "priority",
     "meta",
@@ -130,7 +131,7 @@ _JSON_COLUMNS = frozenset({"data", "meta", "gold"})
 
 
 def insert_items(conn: Connection, *, rows: Iterable[dict[str, Any]]) -> int:
-    """Bulk insert prepared rows (org_id, project_id, external_id, data, priority, meta, gold,
+    """Bulk insert prepared rows (org_id, project_id, external_id, batch, data, priority, meta, gold,
     is_gold, created_at) in the current transaction.
 
     The import's hot path: SQLAlchemy's per-row parameter processing cost more than the database
@@ -208,6 +209,21 @@ def get_item(conn: Connection, *, org_id: int, item_id: int) -> sa.Row[Any]:
     if row is None:
         raise NotFound(f"item {item_id} does not exist")
     return row
+
+
+def item_batches(
+    conn: Connection, *, org_id: int, item_ids: Sequence[int]
+) -> dict[int, tuple[int, str | None]]:
+    """item id → (project id, batch) for the given items of the organisation."""
+    found: dict[int, tuple[int, str | None]] = {}
+    for start in range(0, len(item_ids), 500):
+        rows = conn.execute(
+            sa.select(items.c.id, items.c.project_id, items.c.batch).where(
+                items.c.org_id == org_id, items.c.id.in_(item_ids[start : start + 500])
+            )
+        )
+        found.update((int(r.id), (int(r.project_id), r.batch)) for r in rows)
+    return found
 
 
 def item_ids_page(

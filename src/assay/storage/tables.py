@@ -154,6 +154,8 @@ items = sa.Table(
     _org(),
     sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     sa.Column("external_id", sa.String(200)),
+    # A named batch of the project's items; ``settings.batches`` may share it with chosen workforces.
+    sa.Column("batch", sa.String(100)),
     sa.Column("data", Json, nullable=False),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     sa.Column("meta", Json),
@@ -173,6 +175,19 @@ items = sa.Table(
 )
 sa.Index(
     "ix_items_next", items.c.project_id, items.c.is_gold, items.c.open, items.c.priority.desc(), items.c.id
+)
+# The open items of one batch in `next` order: a workforce given just a batch of a large project reads
+# it directly instead of walking every open item ahead of it.  Partial, so unbatched items cost nothing.
+sa.Index(
+    "ix_items_batch",
+    items.c.project_id,
+    items.c.batch,
+    items.c.is_gold,
+    items.c.open,
+    items.c.priority.desc(),
+    items.c.id,
+    sqlite_where=items.c.batch.is_not(None),
+    postgresql_where=items.c.batch.is_not(None),
 )
 
 assignments = sa.Table(

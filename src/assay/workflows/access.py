@@ -6,6 +6,7 @@ even when the request itself fails.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from assay.app import Assay
@@ -84,10 +85,8 @@ def not_found(
     return error
 
 
-def can_see_project(actor: Actor, settings: dict[str, Any]) -> bool:
-    """Owners and managers see every project; a member with a workforce sees only what is shared with it."""
-    if actor.at_least(Role.MANAGER):
-        return True
+def _shared_project(actor: Actor, settings: dict[str, Any]) -> bool:
+    """Whether the project itself (its unbatched items) is shared with the actor's workforce."""
     shared = settings.get("workforces") or []
     if not shared:
         return True
@@ -95,3 +94,54 @@ def can_see_project(actor: Actor, settings: dict[str, Any]) -> bool:
         # An in-house reviewer with no workforce reviews every compartment; an annotator needs one.
         return actor.role is Role.REVIEWER
     return actor.workforce_name in shared
+
+
+@dataclass(frozen=True, slots=True)
+class BatchScope:
+    """Which item batches of one project an actor sees.
+
+    ``only`` set: just the items of those batches (a workforce that was given a batch of a project
+    not otherwise shared with it).  ``only`` None: every item except those of the ``hidden``
+    batches (batches that ``settings.batches`` shares with other workforces only).
+    """
+
+    only: frozenset[str] | None
+    hidden: frozenset[str]
+
+    @property
+    def everything(self) -> bool:
+        return self.only is None and not self.hidden
+
+    def allows(self, batch: str | None) -> bool:
+        if self.only is not None:
+            return batch is not None and batch in self.only
+        return batch is None or batch not in self.hidden
+
+
+EVERYTHING = BatchScope(None, frozenset())
+
+
+def sees_every_batch(actor: Actor) -> bool:
+    """Owners, managers and in-house reviewers with no workforce: no batch is ever hidden from them."""
+    return actor.at_least(Role.MANAGER) or (actor.workforce_name is None and actor.role is Role.REVIEWER)
+
+
+def batch_scope(actor: Actor, settings: dict[str, Any]) -> BatchScope:
+    """The actor's view of a project's batches: a batch listed in ``settings.batches`` is shared
+    only with the workforces listed for it; every other item follows the project's ``workforces``.
+    """
+    if sees_every_batch(actor):
+        return EVERYTHING
+    batches: dict[str, list[str]] = settings.get("batches") or {}
+    mine = frozenset(b for b, names in batches.items() if actor.workforce_name in names)
+    if not _shared_project(actor, settings):
+        return BatchScope(mine, frozenset())
+    return BatchScope(None, frozenset(batches) - mine)
+
+
+def can_see_project(actor: Actor, settings: dict[str, Any]) -> bool:
+    """Owners and managers see every project; a member with a workforce sees only what is shared
+    with it: the project, or at least one batch of its items."""
+    if actor.at_least(Role.MANAGER) or _shared_project(actor, settings):
+        return True
+    return bool(batch_scope(actor, settings).only)

@@ -99,16 +99,24 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                 row.expires_at,
                 _questions(project),
             )
-        normal = leases.candidates(
-            conn, project_id=project.id, user_id=actor.user_id, gold=False, limit=CANDIDATES
-        )
+        # Item batches shared with other workforces are filtered out along the same index walk.
+        scope = access.batch_scope(actor, project.raw_settings)
+
+        def pool(gold: bool) -> list[tuple[int, int]]:
+            return leases.candidates(
+                conn,
+                project_id=project.id,
+                user_id=actor.user_id,
+                gold=gold,
+                limit=CANDIDATES,
+                only=scope.only,
+                hidden=scope.hidden,
+            )
+
+        normal = pool(False)
         # A project with gold runs both queries on every `next`, whatever the draw: a lease that
         # turns out gold must cost the database exactly what a normal one does (DESIGN §6).
-        gold = (
-            leases.candidates(conn, project_id=project.id, user_id=actor.user_id, gold=True, limit=CANDIDATES)
-            if settings.gold_rate > 0
-            else []
-        )
+        gold = pool(True) if settings.gold_rate > 0 else []
         pools: list[list[int]] = []
         # Gold is only mixed in while real work remains: once the work is done, more gold costs
         # annotators' time and measures nothing new.

@@ -1,9 +1,13 @@
 """Import items: streamed, validated against the project's inputs, all-or-nothing.
 
 One pass over the file inside one write transaction: records are checked as they stream in and
-inserted in batches; the first problem stops the inserting (the pass goes on to report up to
+inserted in chunks; the first problem stops the inserting (the pass goes on to report up to
 ``import_error_limit`` problems) and the transaction is rolled back, so a bad line 5,000 of 100,000
-leaves nothing behind.  Memory stays flat: one batch of rows plus the set of external ids seen.
+leaves nothing behind.  Memory stays flat: one chunk of rows plus the set of external ids seen.
+
+Item batches: a record may name its ``batch``, or the whole upload may be put in one (``batch=``).
+When both are given they must agree: sharing follows the batch, so a record that names another
+batch than the upload's is refused rather than silently shown to other workforces.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from assay.app import Assay
+from assay.domain.items import check_batch
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ItemChecker, RecordError
 from assay.errors import ErrorDetail, Invalid, detail
@@ -22,7 +27,7 @@ from assay.storage.people import now
 from assay.workflows import access
 from assay.workflows.projects import Project
 
-BATCH = 5000
+CHUNK = 5000
 ON_DUPLICATE = ("error", "skip")
 _UNIT = {"json": "item", "parquet": "row"}
 
@@ -53,6 +58,7 @@ def import_items(
     fmt: str,
     name: str,
     on_duplicate: str = "error",
+    batch: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     access.require(
@@ -60,6 +66,13 @@ def import_items(
     )
     if on_duplicate not in ON_DUPLICATE:
         raise Invalid(f"on_duplicate={on_duplicate!r}: choose one of {', '.join(ON_DUPLICATE)}")
+    if batch is not None:
+        try:
+            batch = check_batch(batch)
+        except RecordError as exc:
+            raise Invalid(
+                f"batch={batch!r}: {exc.msg}", errors=[detail("batch", exc.msg, value=exc.value)]
+            ) from None
     checker = ItemChecker(project.schema)
     json_fields = frozenset(i.name for i in project.schema.inputs if i.kind in ("chat", "responses"))
     unit = _UNIT.get(fmt, "line")
@@ -67,16 +80,16 @@ def import_items(
     errors: list[ErrorDetail] = []
     result = ImportResult()
     seen: dict[str, int] = {}
-    batch: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
     stamp = now()
 
     def flush(conn: Any) -> None:
-        ext_ids = [r["external_id"] for r in batch if r["external_id"] is not None]
+        ext_ids = [r["external_id"] for r in pending if r["external_id"] is not None]
         if ext_ids and check_existing:
             taken = store.existing_external_ids(conn, project_id=project.id, external_ids=ext_ids)
             if taken:
                 if on_duplicate == "error":
-                    for row in batch:
+                    for row in pending:
                         if row["external_id"] in taken and len(errors) < limit:
                             errors.append(
                                 detail(
@@ -88,15 +101,15 @@ def import_items(
                                     value=row["external_id"],
                                 )
                             )
-                    batch.clear()
+                    pending.clear()
                     return
-                result.skipped_duplicates += sum(1 for r in batch if r["external_id"] in taken)
+                result.skipped_duplicates += sum(1 for r in pending if r["external_id"] in taken)
                 result.duplicates.extend(sorted(taken)[: 100 - len(result.duplicates)])
-                batch[:] = [r for r in batch if r["external_id"] not in taken]
-        for row in batch:
+                pending[:] = [r for r in pending if r["external_id"] not in taken]
+        for row in pending:
             del row["_pos"]
-        result.imported += store.insert_items(conn, rows=batch)
-        batch.clear()
+        result.imported += store.insert_items(conn, rows=pending)
+        pending.clear()
         if progress is not None:
             progress(result.imported)
 
@@ -110,6 +123,21 @@ def import_items(
                 item = checker.check(record)
             except RecordError as exc:
                 errors.append(detail(f"{unit} {pos}: {exc.field}", exc.msg, line=pos, field=exc.field))
+                if len(errors) >= limit:
+                    break
+                continue
+            item_batch = item.batch if item.batch is not None else batch
+            if batch is not None and item_batch != batch:
+                errors.append(
+                    detail(
+                        f"{unit} {pos}: batch",
+                        f"batch {item.batch!r} differs from the upload's batch {batch!r}; "
+                        "leave it out or import the item separately",
+                        line=pos,
+                        field="batch",
+                        value=item.batch,
+                    )
+                )
                 if len(errors) >= limit:
                     break
                 continue
@@ -137,12 +165,13 @@ def import_items(
                 seen[ext] = pos
             if errors:
                 continue  # keep validating to report more problems, but insert nothing more
-            batch.append(
+            pending.append(
                 {
                     "_pos": pos,
                     "org_id": actor.org_id,
                     "project_id": project.id,
                     "external_id": ext,
+                    "batch": item_batch,
                     "data": item.data,
                     "priority": item.priority,
                     "meta": item.meta,
@@ -153,9 +182,9 @@ def import_items(
             )
             if item.gold is not None:
                 result.gold += 1
-            if len(batch) >= BATCH:
+            if len(pending) >= CHUNK:
                 flush(conn)
-        if batch and not errors:
+        if pending and not errors:
             flush(conn)
         if errors:
             first_error = errors[0]

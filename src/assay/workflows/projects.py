@@ -1,4 +1,5 @@
-"""Projects: create, list, show.  Visibility follows workforce sharing (see ``access``)."""
+"""Projects: create, list, show.  Visibility follows workforce sharing, of a whole project or of a
+batch of its items (see ``access``)."""
 
 from __future__ import annotations
 
@@ -124,7 +125,8 @@ def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:
 
 
 def visible_item(hub: Assay, actor: Actor, item_id: int, *, action: str = "item.read") -> tuple[Any, Project]:
-    """An item and its project, for reviewers and above who may see that project; 404 otherwise."""
+    """An item and its project, for reviewers and above who may see that project and the item's
+    batch; 404 otherwise."""
     access.require(hub, actor, Role.REVIEWER, action=action, object_type="item", object_id=item_id)
     with hub.db.read() as conn:
         try:
@@ -137,4 +139,30 @@ def visible_item(hub: Assay, actor: Actor, item_id: int, *, action: str = "item.
         project = get(hub, actor, int(row.project_id), action=action)
     except NotFound:
         raise NotFound(f"item {item_id} does not exist") from None
+    if not access.batch_scope(actor, project.raw_settings).allows(row.batch):
+        # A batch shared with other workforces is as invisible as a missing item.
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"item {item_id} does not exist"),
+            action=action,
+            object_type="item",
+            object_id=item_id,
+        )
     return row, project
+
+
+def shared_item_ids(hub: Assay, actor: Actor, item_ids: list[int]) -> list[int]:
+    """The items among ``item_ids`` whose batch the actor may see, in the same order: lists of items
+    (the review queue) leave out batches shared with other workforces, as ``visible_item`` does."""
+    if not item_ids or access.sees_every_batch(actor):
+        return item_ids
+    with hub.db.read() as conn:
+        found = store.item_batches(conn, org_id=actor.org_id, item_ids=item_ids)
+        scopes = {
+            project_id: access.batch_scope(
+                actor, store.get_project(conn, org_id=actor.org_id, project_id=project_id).settings
+            )
+            for project_id in {project_id for project_id, _ in found.values()}
+        }
+    return [i for i in item_ids if i in found and scopes[found[i][0]].allows(found[i][1])]

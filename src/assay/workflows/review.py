@@ -63,6 +63,7 @@ def _disagree(annotations: list[dict[str, Any]]) -> bool:
 def _item_views(
     hub: Assay, actor: Actor, item_ids: list[int], found: dict[int, flags.Flagged] | None = None
 ) -> list[QueueItem]:
+    item_ids = project_flows.shared_item_ids(hub, actor, item_ids)  # not another workforce's batch
     with hub.db.read() as conn:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=item_ids)
         reviewed = store.reviewed_ids(conn, annotation_ids=[int(a.id) for a in anns])

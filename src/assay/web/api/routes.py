@@ -83,6 +83,9 @@ async def import_items(
     on_duplicate: Annotated[
         str, Query(description="error (default) or skip items whose external_id exists")
     ] = "error",
+    batch: Annotated[
+        str | None, Query(description="put every item of the upload in this batch (settings.batches)")
+    ] = None,
 ) -> dict[str, Any]:
     """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")
@@ -113,6 +116,7 @@ async def import_items(
             fmt=fmt,
             name="request body",
             on_duplicate=on_duplicate,
+            batch=batch,
         )
     finally:
         spool.close()
