@@ -63,3 +63,35 @@ def test_next_item_index_keeps_its_descending_priority(db_url: str) -> None:
         assert "priority DESC" in sql, sql
     finally:
         db.dispose()
+
+
+def test_servers_starting_together_on_a_fresh_sqlite_file_migrate_once(tmp_path: object) -> None:
+    """Each revision commits on its own on SQLite; without a lock across processes, a second server
+    starting at the same moment read "empty" and failed re-creating what the first had made."""
+    import threading
+
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def boot() -> None:
+        db = Database(url)
+        try:
+            start.wait()
+            migrate.upgrade(db)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=boot) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    db = Database(url)
+    try:
+        assert migrate.current(db) == migrate.head()
+    finally:
+        db.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -20,10 +22,34 @@ def _config() -> AlembicConfig:
     return cfg
 
 
+@contextlib.contextmanager
+def _sqlite_lock(db: Database) -> Iterator[None]:
+    """Serialise migrations of one SQLite file across processes with a lock file beside it.
+
+    SQLite has no transactional DDL in Alembic's eyes, so each revision commits on its own and the
+    current revision is read once at the start: two servers starting at once on a fresh file would
+    both read "empty" and the second would fail re-creating what the first made.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: start one server first
+        yield
+        return
+    database = db.write_engine.url.database
+    assert database  # in-memory databases are refused by Database
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the database to ``revision``; safe to run from several processes at once on PostgreSQL."""
+    """Bring the database to ``revision``; safe to run from several processes at once."""
     cfg = _config()
-    with db.write_engine.connect() as conn:
+    lock = _sqlite_lock(db) if db.dialect == "sqlite" else contextlib.nullcontext()
+    with lock, db.write_engine.connect() as conn:
         if db.dialect == "postgresql":
             # Serialise concurrent `assay serve` start-ups: only one runs the migrations.
             conn.exec_driver_sql("SELECT pg_advisory_lock(724331)")
