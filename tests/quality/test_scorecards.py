@@ -58,3 +58,16 @@ def test_scorecards_flag_spammers_and_price_accepted_answers() -> None:
     assert vendor.flagged_workers == 2
     assert vendor.accepted == 60 + 60 + int(np.sum(truth == 0))
     assert vendor.gold_accuracy.value < in_house.gold_accuracy.value == 1.0
+
+
+def test_wilson_interval_covers_the_truth_about_95_percent_of_the_time() -> None:
+    """The vendor report's promise, checked by simulation: over many draws of n gold answers at a
+    known accuracy, the 95% interval holds that accuracy in about 95% of them."""
+    rng = np.random.default_rng(7)
+    for p, n in ((0.95, 400), (0.85, 550), (0.65, 60), (0.9, 30)):
+        values, counts = np.unique(rng.binomial(n, p, size=4000), return_counts=True)
+        covered = 0
+        for k, count in zip(values, counts, strict=True):
+            low, high = wilson_interval(k=int(k), n=n)
+            covered += int(count) * (low <= p <= high)
+        assert 0.93 <= covered / 4000 <= 0.975, (p, n, covered / 4000)

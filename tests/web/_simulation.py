@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,11 +68,20 @@ def make_project(
     return Run(project_id, truth)
 
 
-def work(api: TestClient, run: Run, annotators: list[Annotator], *, seed: int) -> Run:
+def work(
+    api: TestClient,
+    run: Run,
+    annotators: list[Annotator],
+    *,
+    seed: int,
+    background: Callable[[], object] | None = None,
+    every: int = 100,
+) -> Run:
     """Every annotator asks for the next item and answers it, until nothing is left for anyone.
 
     Time is simulated: the annotator whose clock is earliest goes next and spends their answer's
-    duration, so fast annotators answer more items, as they do in a real queue.
+    duration, so fast annotators answer more items, as they do in a real queue.  ``background``
+    stands for the server's job workers: it runs after every ``every`` answers.
     """
     rng = random.Random(seed)
     clock = [(rng.random(), i) for i in range(len(annotators))]
@@ -98,5 +108,7 @@ def work(api: TestClient, run: Run, annotators: list[Annotator], *, seed: int) -
         )
         assert r.status_code == 201, r.text
         run.answers += 1
+        if background is not None and run.answers % every == 0:
+            background()
         heapq.heappush(clock, (at + seconds, i))
     return run
