@@ -155,3 +155,34 @@ def test_the_touch_of_a_gold_row_changes_nothing_and_gold_has_no_overlap(hub: As
     with hub.db.read() as conn:
         row = conn.execute(sa.select(items.c.claimed, items.c.open).where(items.c.id == normal.item_id)).one()
     assert (int(row.claimed), bool(row.open)) == (1, False)
+
+
+def test_submitting_a_gold_answer_waits_on_the_same_statements_as_a_normal_one(hub: Assay) -> None:
+    """What the annotator waits for on submit is the same SQL for gold and normal items; the gates,
+    which differ (gold scoring and pausing, or adaptive settling), run after the response (the API
+    hands them to ``defer``)."""
+    org, project_id = _setup(hub)
+    alice = make_member(hub, org).actor(hub)
+    bob = make_member(hub, org).actor(hub)
+    gold, _ = _lease(hub, alice, project_id, 0.0)
+    normal, _ = _lease(hub, bob, project_id, 0.99)
+    assert _is_gold(hub, gold.item_id) and not _is_gold(hub, normal.item_id)
+    later: list[Any] = []
+    waited = []
+    for who, lease in ((alice, gold), (bob, normal)):
+        with _statements(hub) as seen:
+            annotate.submit(
+                hub,
+                who,
+                lease.assignment_id,
+                answers={"sentiment": "neutral"},
+                duration_ms=3000,
+                idempotency_key=f"key-{lease.assignment_id}",
+                defer=later.append,
+            )
+        waited.append(seen)
+    assert [_shape(s) for s in waited[0]] == [_shape(s) for s in waited[1]]
+    assert waited[0] == waited[1]
+    assert len(later) == 2
+    for gates_of_one_answer in later:  # the deferred gates still run, each in its own transaction
+        gates_of_one_answer()

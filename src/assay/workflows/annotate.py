@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
 from assay.storage import leases
 from assay.storage import projects as store
+from assay.storage.engine import org_scope
 from assay.storage.people import now
 from assay.workflows import access, gates, jobs
 from assay.workflows import projects as project_flows
@@ -197,8 +199,15 @@ def submit(
     duration_ms: Any = None,
     idempotency_key: str | None = None,
     client: dict[str, Any] | None = None,
+    defer: Callable[[Callable[[], None]], None] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Store the answers exactly once.  Returns (annotation, created); a retry returns the first result."""
+    """Store the answers exactly once.  Returns (annotation, created); a retry returns the first result.
+
+    ``defer`` receives the quality gates to run once the caller has answered (the API runs them
+    after the response is sent): a gold answer and a normal one start different gates, and their
+    work must not show in the time the annotator waits for the answer to be stored.  Without it
+    the gates run here, before returning.
+    """
     row = _lookup_assignment(hub, actor, assignment_id, "assignment.submit")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Invalid("Idempotency-Key must be 1 to 200 characters")
@@ -277,10 +286,19 @@ def submit(
         jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     # The gates run after the answer is safely stored, in their own transaction: a gate that
     # fails must never lose the answer.
-    if item.is_gold:
-        gates.after_gold_answer(hub, actor, project)
+    item_id, is_gold = int(item.id), bool(item.is_gold)
+
+    def run_gates() -> None:
+        with org_scope(actor.org_id):
+            if is_gold:
+                gates.after_gold_answer(hub, actor, project)
+            else:
+                gates.settle_if_sure(hub, actor, project, item_id)
+
+    if defer is None:
+        run_gates()
     else:
-        gates.settle_if_sure(hub, actor, project, int(item.id))
+        defer(run_gates)
     return (
         {
             "id": annotation_id,

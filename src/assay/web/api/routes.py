@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -143,6 +143,7 @@ async def submit(
     actor: ActorDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
+    after = BackgroundTasks()
     annotation, created = await run_in_threadpool(
         annotate.submit,
         hub,
@@ -152,10 +153,13 @@ async def submit(
         duration_ms=body.duration_ms,
         client=body.client,
         idempotency_key=idempotency_key,
+        defer=after.add_task,
     )
     # A replay answers exactly like the first call did (201), so clients can retry blindly.
     headers = {} if created else {"Idempotent-Replayed": "true"}
-    return JSONResponse({"ok": True, **annotation}, status_code=201, headers=headers)
+    # The quality gates run once the response is on its way: whether the item was gold must not
+    # show in how long the annotator waited.
+    return JSONResponse({"ok": True, **annotation}, status_code=201, headers=headers, background=after)
 
 
 @router.post("/assignments/{assignment_id}/skip", tags=["annotate"])
