@@ -402,7 +402,7 @@ def test_dashboard_shows_the_answers_adaptive_overlap_saved(site: Site) -> None:
     assert page.status_code == 200
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.text))
     assert "Adaptive overlap" in text
-    assert "1 of 1 items were settled at 90.0% confidence" in text, text[text.find("Adaptive"):][:400]
+    assert "1 of 1 items were settled at 90.0% confidence" in text, text[text.find("Adaptive") :][:400]
     assert "saving 3 answers (60% of what a fixed overlap of 5 would have cost" in text
     # A project without a target shows no such section.
     plain = site.client("manager").get(f"/projects/{site.project_id}/dashboard")
