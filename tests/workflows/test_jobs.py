@@ -230,3 +230,22 @@ def test_the_refresh_settles_items_by_the_projects_method(hub: Assay) -> None:
     assert annotate.next_item(hub, make_member(hub, org).actor(hub), project.id) is None
     report = quality.project_quality(hub, manager.actor(hub), project.id)
     assert report["method"] == "mv" and report["adaptive_overlap"]["settled_items"] == 1
+
+
+def test_a_large_projects_reader_gets_the_last_snapshot_marked_stale(hub: Assay) -> None:
+    """Refreshing a big project takes tens of seconds; its reader must not wait for that."""
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager, overlap=2)
+    _answer(hub, make_member(hub, org), project, "positive")
+    first = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert first["answers"] == 1 and first["refreshed"]["stale"] is False
+    with hub.db.write() as conn:  # as if the last refresh had been slow
+        conn.execute(quality_snapshots.update().values(seconds=quality.INLINE_REFRESH_S + 30))
+    _answer(hub, make_member(hub, org), project, "neutral")
+    stale = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert stale["answers"] == 1 and stale["refreshed"]["stale"] is True
+    assert [j.state for j in _jobs(hub, project.id)] == ["done", "queued"]  # left to the workers
+    jobs.run_pending(hub)
+    fresh = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert fresh["answers"] == 2 and fresh["refreshed"]["stale"] is False

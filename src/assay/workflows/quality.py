@@ -274,23 +274,35 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
     return {"answers": len(rows), "settled": settled, "seconds": round(seconds, 3)}
 
 
-def _fresh_snapshot(hub: Assay, actor: Actor, project: Any) -> Any:
-    """The project's snapshot, brought up to date first if a refresh is queued or missing."""
+INLINE_REFRESH_S = 2.0  # a reader waits for a refresh only if the last one took at most this long
+
+
+def _fresh_snapshot(hub: Assay, actor: Actor, project: Any) -> tuple[Any, bool]:
+    """(the project's snapshot, whether answers stored since are missing from it).
+
+    A refresh that is queued (or running) when the report is read is run here first, so the report
+    includes every answer stored before the request, as long as refreshes of this project are
+    cheap (the last took at most ``INLINE_REFRESH_S``).  A large project's refresh takes tens of
+    seconds (bench/service/refresh.py: 39 s at 1,000,000 answers), so its reader gets the last
+    snapshot, marked stale, and the job workers bring it up to date.
+    """
     with hub.db.read() as conn:
         waiting = job_store.pending(
             conn, org_id=actor.org_id, project_id=project.id, kind=jobs.QUALITY_REFRESH
         )
         snapshot = job_store.get_snapshot(conn, org_id=actor.org_id, project_id=project.id)
+    if snapshot is not None and not waiting:
+        return snapshot, False
+    if snapshot is not None and snapshot.seconds > INLINE_REFRESH_S:
+        return snapshot, True
     if any(j.state == "queued" for j in waiting):
         # Run the queued refresh here rather than wait for a worker (claiming it keeps it exactly-once).
         if jobs.run_one(hub, project_id=project.id, due_now=True) is None:
             refresh(hub, org_id=actor.org_id, project_id=project.id)  # a worker holds it: do the same work
-    elif snapshot is None or waiting:
-        refresh(hub, org_id=actor.org_id, project_id=project.id)
     else:
-        return snapshot
+        refresh(hub, org_id=actor.org_id, project_id=project.id)
     with hub.db.read() as conn:
-        return job_store.get_snapshot(conn, org_id=actor.org_id, project_id=project.id)
+        return job_store.get_snapshot(conn, org_id=actor.org_id, project_id=project.id), False
 
 
 def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
@@ -300,9 +312,13 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
     )
     scope = workforces.compartment(hub, actor)
     if scope is None:
-        snapshot = _fresh_snapshot(hub, actor, project)
+        snapshot, stale = _fresh_snapshot(hub, actor, project)
         body = dict(snapshot.report)
-        live = {"computed_at": snapshot.computed_at.isoformat(), "seconds": round(snapshot.seconds, 3)}
+        live = {
+            "computed_at": snapshot.computed_at.isoformat(),
+            "seconds": round(snapshot.seconds, 3),
+            "stale": stale,
+        }
     else:
         # A vendor's reviewer sees their own workforce's answers and people only, computed here.
         with hub.db.read() as conn:
@@ -317,7 +333,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
                 if c.name == actor.workforce_name
             ]
         body = _report(project, rows, cost_rows)
-        live = {"computed_at": now().isoformat(), "seconds": None}
+        live = {"computed_at": now().isoformat(), "seconds": None, "stale": False}
     with hub.db.read() as conn:
         n_items, n_settled, settled_answers = gate_store.settled_counts(
             conn, org_id=actor.org_id, project_id=project.id
