@@ -249,3 +249,17 @@ def test_a_large_projects_reader_gets_the_last_snapshot_marked_stale(hub: Assay)
     jobs.run_pending(hub)
     fresh = quality.project_quality(hub, manager.actor(hub), project.id)
     assert fresh["answers"] == 2 and fresh["refreshed"]["stale"] is False
+
+
+def test_a_slow_refresh_is_queued_further_out(hub: Assay) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager, overlap=3)
+    _answer(hub, make_member(hub, org), project, "positive")
+    jobs.run_pending(hub)
+    with hub.db.write() as conn:
+        conn.execute(quality_snapshots.update().values(seconds=40.0))
+    _answer(hub, make_member(hub, org), project, "positive")
+    queued = _jobs(hub, project.id)[-1]
+    assert queued.state == "queued"
+    assert queued.run_after - queued.created_at >= timedelta(seconds=jobs.DUTY * 40 - 1)

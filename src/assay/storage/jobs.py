@@ -147,6 +147,16 @@ def get_snapshot(conn: Connection, *, org_id: int, project_id: int) -> sa.Row[An
     ).first()
 
 
+def snapshot_seconds(conn: Connection, *, org_id: int, project_id: int) -> float | None:
+    """How long the project's last quality refresh took (None before the first)."""
+    found = conn.execute(
+        sa.select(quality_snapshots.c.seconds).where(
+            quality_snapshots.c.org_id == org_id, quality_snapshots.c.project_id == project_id
+        )
+    ).scalar_one_or_none()
+    return None if found is None else float(found)
+
+
 def snapshot_workers(conn: Connection, *, org_id: int, project_id: int) -> dict[str, Any]:
     """The fitted per-annotator figures of a project's last quality refresh ({} before the first)."""
     found = conn.execute(

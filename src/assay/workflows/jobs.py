@@ -45,17 +45,26 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+DUTY = 4.0  # a project's refresh waits at least this many times its last duration after an answer
+
+
 def queue_quality_refresh(hub: Assay, conn: Connection, *, org_id: int, project_id: int) -> None:
     """Queue a refresh of the project's quality; call it inside the write that changed the answers, so
-    that the answer and the promise to look at it commit together."""
+    that the answer and the promise to look at it commit together.
+
+    It waits ``ASSAY_QUALITY_DELAY_S``, or ``DUTY`` times as long as the project's last refresh took
+    if that is longer: a project whose refresh takes 40 s is refreshed every few minutes while
+    answers stream in, instead of keeping a worker busy all the time.
+    """
     at = now()
+    last = store.snapshot_seconds(conn, org_id=org_id, project_id=project_id) or 0.0
     store.enqueue(
         conn,
         org_id=org_id,
         project_id=project_id,
         kind=QUALITY_REFRESH,
         at=at,
-        run_after=at + timedelta(seconds=hub.config.quality_delay_s),
+        run_after=at + timedelta(seconds=max(hub.config.quality_delay_s, DUTY * last)),
     )
 
 
