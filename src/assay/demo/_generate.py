@@ -59,7 +59,8 @@ def _fill(template: str, rng: random.Random) -> str:
     return template.format(**values)
 
 
-def classify_items(*, rng: random.Random, count: int = 300, gold: int = 30) -> list[Record]:
+def _classify_draw(*, rng: random.Random, count: int) -> list[tuple[str, str, str, bool]]:
+    """(text, sentiment, topic, clear) for each message, in item order."""
     templates = list(_classify_src.MESSAGES)
     seen: set[str] = set()
     drawn: list[tuple[str, str, str, bool]] = []
@@ -74,6 +75,11 @@ def classify_items(*, rng: random.Random, count: int = 300, gold: int = 30) -> l
                 continue
             seen.add(text)
             drawn.append((text, sentiment, topic, (template, sentiment, topic) in _classify_src.CLEAR))
+    return drawn
+
+
+def classify_items(*, rng: random.Random, count: int = 300, gold: int = 30) -> list[Record]:
+    drawn = _classify_draw(rng=rng, count=count)
     gold_ids = set(rng.sample([i for i, row in enumerate(drawn) if row[3]], gold))
     out: list[Record] = []
     for i, (text, sentiment, topic, _clear) in enumerate(drawn):
@@ -82,6 +88,16 @@ def classify_items(*, rng: random.Random, count: int = 300, gold: int = 30) -> l
             record["gold"] = {"sentiment": sentiment, "topic": topic}
         out.append(record)
     return out
+
+
+def classify_labels(*, seed: int = SEED, count: int = 300) -> dict[str, tuple[str, str, bool]]:
+    """The careful annotator's (sentiment, topic, clear) of every classify message, by its text.
+
+    The items file keeps labels on its gold items only; the demo's simulated annotators need them
+    all, so they are drawn again here exactly as ``generate`` drew them.
+    """
+    drawn = _classify_draw(rng=random.Random(f"{seed}-classify"), count=count)
+    return {text: (sentiment, topic, clear) for text, sentiment, topic, clear in drawn}
 
 
 def _case_pool(*, rng: random.Random, handwritten_copies: int, family_total: int) -> list[Case]:

@@ -1,7 +1,10 @@
 """`assay demo`: a demo organisation with workforces, people, three projects and their items.
 
-Seeding is repeatable: an existing demo keeps its projects and answers, and gets fresh passwords
-(printed once; only their hashes are stored).
+A new classification project also gets simulated answers from the three workforces
+(``demo.simulate``), so that the quality report, the scorecards and the vendor comparison have
+something to show.  Seeding is repeatable: an existing demo keeps its projects and answers (a
+project that has any answer gets no simulated ones), and gets fresh passwords (printed once; only
+their hashes are stored).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
 from assay.app import Assay
-from assay.demo import content
+from assay.demo import content, simulate
 from assay.domain.people import Actor, Role
 from assay.errors import Conflict, NotFound
 from assay.security import new_password
@@ -28,11 +31,20 @@ class DemoReport:
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)  # email, password, role, workforce
     projects: list[tuple[int, str, int]] = field(default_factory=list)  # id, name, items imported now
     tokens: list[tuple[str, str]] = field(default_factory=list)  # email, token
+    simulated: simulate.Simulated | None = None  # sample answers added now
 
     def describe(self, url: str) -> str:
         lines = [f"assay demo is ready at {url}", "", "Projects:"]
         for pid, name, imported in self.projects:
             lines.append(f"  {pid:>3}  {name}" + (f"  ({imported} items imported)" if imported else ""))
+        if self.simulated is not None:
+            sim = self.simulated
+            lines += [
+                "",
+                f"Sample answers: {sim.answers} simulated answers on {sim.project} from "
+                f"{', '.join(sim.workforces)}, so that its quality report and vendor comparison "
+                "have something to show; the rest of its items are left for you.",
+            ]
         lines += ["", "Logins (passwords are new on every `assay demo`):"]
         for email, password, role, workforce in self.logins:
             lines.append(f"  {email:<34} {password:<20} {role:<10} {workforce}")
@@ -44,11 +56,12 @@ class DemoReport:
 
 def seed(hub: Assay) -> DemoReport:
     report = DemoReport()
+    memberships: list[int] = []
     with contextlib.suppress(Conflict):  # an existing demo is reused
         admin.create_org(hub, slug=ORG, name=content.DEMO_ORG_NAME)
     for person in content.DEMO_PEOPLE:
         password = new_password()
-        admin.create_user(
+        created = admin.create_user(
             hub,
             org=ORG,
             email=person.email,
@@ -59,6 +72,8 @@ def seed(hub: Assay) -> DemoReport:
             password=password,
         )
         report.logins.append((person.email, password, person.role, person.workforce or "-"))
+        if person.role == "annotator":
+            memberships.append(created.membership_id)
     with hub.db.read() as conn:
         org = people.org_by_slug(conn, slug=ORG)
     owner = Actor(
@@ -100,6 +115,9 @@ def seed(hub: Assay) -> DemoReport:
                 )
             imported = result.imported
         report.projects.append((project.id, project.name, imported))
+        if name == simulate.PROJECT and not simulate.has_answers(hub, project):
+            simulate.set_costs(hub, owner)
+            report.simulated = simulate.work(hub, project, simulate.annotators(hub, memberships))
     by_role = {p.role: p.email for p in reversed(content.DEMO_PEOPLE)}
     for role in ("manager", "annotator"):
         if role in by_role:
