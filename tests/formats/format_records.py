@@ -24,10 +24,12 @@ def record(
     annotations: list[dict[str, Any]],
     labels: dict[str, Any] | None = None,
     external_id: str | None = None,
+    batch: str | None = None,
 ) -> dict[str, Any]:
     return {
         "item_id": item,
         "external_id": external_id,
+        "batch": batch,
         "data": data,
         "annotations": annotations,
         "labels": labels or {},

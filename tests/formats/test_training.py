@@ -43,6 +43,7 @@ def pref_item(item: str, value: Any) -> dict[str, Any]:
         answers,
         {"overall": {"value": value, "confidence": 0.75, "n": 2}},
         external_id=f"x-{item}",
+        batch="de" if item == "i1" else None,
     )
 
 
@@ -56,6 +57,7 @@ def test_dpo_preference_both_signs_and_tie() -> None:
         "rejected": "Answer B",
         "item_id": "i1",
         "external_id": "x-i1",
+        "batch": "de",
         "question": "overall",
         "chosen_id": "a",
         "rejected_id": "b",
@@ -67,6 +69,7 @@ def test_dpo_preference_both_signs_and_tie() -> None:
         "annotators": ["user1@example.org", "user2@example.org"],
     }
     assert (second["chosen_id"], second["rejected_id"], second["strength"]) == ("b", "a", 3)
+    assert second["batch"] is None
 
 
 def test_dpo_ranking_with_ties() -> None:
@@ -117,6 +120,7 @@ def test_sft_rows_per_written_answer() -> None:
             annotation(4, {"draft": "Frog jumps"}, review="reject"),
         ],
         external_id="e-1",
+        batch="hard",
     )
     rows = lines(write_sft([item], prompt_input="prompt", prompt_kind="text", text_questions=["draft"]))
     assert rows == [
@@ -125,6 +129,7 @@ def test_sft_rows_per_written_answer() -> None:
             "completion": "Old pond",
             "item_id": "s1",
             "external_id": "e-1",
+            "batch": "hard",
             "question": "draft",
             "annotator": "user1@example.org",
             "workforce": "Vendor A",
@@ -137,6 +142,7 @@ def test_sft_rows_per_written_answer() -> None:
             "completion": "Frog jumps",
             "item_id": "s1",
             "external_id": "e-1",
+            "batch": "hard",
             "question": "draft",
             "annotator": "user4@example.org",
             "workforce": None,

@@ -38,6 +38,7 @@ def sample() -> list[dict[str, Any]]:
                 "helpful": {"value": 5, "confidence": 1.0, "n": 2},
             },
             external_id="+x-1",
+            batch="=de",
         ),
         record("it-2", {"prompt": "No answers yet", "responses": []}, []),
     ]
@@ -73,6 +74,7 @@ def test_csv_rows_columns_and_formula_neutralising() -> None:
     assert first["answer.why"] == "'-dash start"
     assert second["answer.why"] == "'@mention"
     assert first["external_id"] == "'+x-1"
+    assert first["batch"] == second["batch"] == "'=de" and empty["batch"] == ""  # a batch is user text
     assert first["answer.tags"] == '["x"]'
     assert orjson.loads(first["data.responses"])[1]["content"] == "=HYPERLINK()"
     assert first["review"] == "accept" and second["review"] == ""
@@ -102,6 +104,7 @@ def test_parquet_typed_rows_readable_by_pyarrow() -> None:
     assert rows[0]["answer.tags"] == '["x"]'
     assert rows[0]["created_at"].isoformat() == "2024-05-02T10:00:00+00:00"
     assert rows[2]["item_id"] == "it-2" and rows[2]["annotation_id"] is None
+    assert [r["batch"] for r in rows] == ["=de", "=de", None]
 
 
 def test_parquet_streams_row_groups() -> None:

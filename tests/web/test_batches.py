@@ -3,6 +3,7 @@ batch is named at import (DESIGN §2: a vendor sees only the projects and item b
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import Any
 
@@ -19,7 +20,7 @@ from assay.domain.people import Actor, Role
 from assay.errors import NotFound
 from assay.storage import leases
 from assay.storage.tables import items
-from assay.workflows import access, review
+from assay.workflows import access, dashboard, review
 from assay.workflows import projects as project_flows
 from tests.factories import TEXT_SCHEMA, Member, make_member, make_org
 
@@ -323,3 +324,122 @@ def test_the_sharing_rule(
             free,
             free,
         )
+
+
+def _answer(api: TestClient, member: Member, project_id: int, item_id: int, value: str) -> int:
+    """The member leases until they hold ``item_id`` (other leases are held) and answers it; how
+    many items they leased."""
+    lease = api.get(f"/api/v1/projects/{project_id}/next", headers=member.headers).json()
+    leased = 1
+    while lease["item"]["id"] != item_id:
+        lease = api.get(f"/api/v1/projects/{project_id}/next", headers=member.headers).json()
+        leased += 1
+    submitted = api.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        json={"answers": {"sentiment": value}},
+        headers=member.headers,
+    )
+    assert submitted.status_code == 201, submitted.text
+    return leased
+
+
+def _work(hub: Assay, member: Member, project_id: int) -> tuple[int, int]:
+    """(left for the member, items counted for them) on My work."""
+    (row,) = [r for r in dashboard.my_work(hub, member.actor(hub)) if r.id == project_id]
+    return row.available, row.counts["items"]
+
+
+def test_my_work_and_project_counts_leave_out_batches_shared_with_others(hub: Assay, api: TestClient) -> None:
+    org, manager, project_id = _seed(hub, api)
+    vendor_a = make_member(hub, org, workforce="Vendor A", vendor=True)
+    vendor_b = make_member(hub, org, workforce="Vendor B", vendor=True)
+    in_house = make_member(hub, org, workforce="Team")
+    reviewer_a = make_member(hub, org, role="reviewer", workforce="Vendor A", vendor=True)
+    # 7 items: b1 (2, Vendor A's), b2 (2, Vendor B's), 2 unbatched and 1 of a batch no setting names.
+    for who, seen in ((vendor_a, 5), (vendor_b, 5), (in_house, 3), (manager, 7)):
+        assert _work(hub, who, project_id) == (seen, seen)
+        shown = api.get(f"/api/v1/projects/{project_id}", headers=who.headers).json()["counts"]
+        assert shown["items"] == seen and shown["complete"] == 0, shown
+    # Answers count where they may be seen: Vendor A's answer on its batch is not in Team's counts.
+    ids = _ids(hub, project_id)
+    leased = _answer(api, vendor_a, project_id, ids["one-0"], "positive")
+    assert (
+        api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["annotations"]
+        == 1
+    )
+    assert (
+        api.get(f"/api/v1/projects/{project_id}", headers=in_house.headers).json()["counts"]["annotations"]
+        == 0
+    )
+    # What Vendor A had (answered or leased) is no longer left for them, and nothing of b2 ever was.
+    assert _work(hub, vendor_a, project_id) == (5 - leased, 5)
+    assert len(_offered(api, vendor_a, project_id)) == 5 - leased
+    assert _work(hub, vendor_a, project_id) == (0, 5)
+    assert _work(hub, vendor_b, project_id) == (5, 5)
+    # The dashboard a vendor's reviewer sees counts (and targets) their share only.
+    seen = dashboard.project_dashboard(hub, reviewer_a.actor(hub), project_id)
+    assert seen["counts"]["items"] == 5 and seen["target"] == 5 * 5
+
+
+def test_my_work_counts_only_the_batch_that_opened_a_project(hub: Assay, api: TestClient) -> None:
+    org, manager, project_id = _seed(hub, api, workforces=["Team"])
+    vendor_a = make_member(hub, org, workforce="Vendor A", vendor=True)
+    in_house = make_member(hub, org, workforce="Team")
+    assert _work(hub, vendor_a, project_id) == (2, 2)
+    assert _work(hub, in_house, project_id) == (3, 3)
+    assert _work(hub, manager, project_id) == (7, 7)
+    assert api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["items"] == 2
+    assert _offered(api, vendor_a, project_id) == ["one 0", "one 1"]
+    assert _work(hub, vendor_a, project_id) == (0, 2)
+
+
+def test_the_dashboard_lists_no_item_of_a_batch_shared_with_others(hub: Assay, api: TestClient) -> None:
+    org, _manager, project_id = _seed(hub, api)
+    ids = _ids(hub, project_id)
+    for value in ("positive", "negative"):  # a disagreement on Vendor A's item, and on a shared one
+        _answer(
+            api, make_member(hub, org, workforce="Vendor A", vendor=True), project_id, ids["one-0"], value
+        )
+        _answer(api, make_member(hub, org, workforce="Team"), project_id, ids["free-0"], value)
+    team_reviewer = make_member(hub, org, role="reviewer", workforce="Team")
+    open_reviewer = make_member(hub, org, role="reviewer")
+    listed = {
+        r["item_id"] for r in dashboard.project_dashboard(hub, open_reviewer.actor(hub), project_id)["lowest"]
+    }
+    assert listed == {ids["one-0"], ids["free-0"]}
+    listed = {
+        r["item_id"] for r in dashboard.project_dashboard(hub, team_reviewer.actor(hub), project_id)["lowest"]
+    }
+    assert listed == {ids["free-0"]}
+
+
+def test_exports_and_the_item_carry_its_batch(hub: Assay, api: TestClient) -> None:
+    org, manager, project_id = _seed(hub, api)
+    ids = _ids(hub, project_id)
+    _answer(
+        api, make_member(hub, org, workforce="Vendor A", vendor=True), project_id, ids["one-0"], "positive"
+    )
+    expected = _batches(hub, project_id)
+    url = f"/api/v1/projects/{project_id}/export"
+    jsonl = api.get(url, params={"format": "jsonl"}, headers=manager.headers)
+    assert jsonl.status_code == 200, jsonl.text
+    assert {r["external_id"]: r["batch"] for r in map(orjson.loads, jsonl.content.splitlines())} == expected
+    table = list(
+        csv.DictReader(io.StringIO(api.get(url, params={"format": "csv"}, headers=manager.headers).text))
+    )
+    assert {r["external_id"]: r["batch"] or None for r in table} == expected
+    assert len(table) == 7  # one row per annotation, or per item without one
+    parquet = api.get(url, params={"format": "parquet"}, headers=manager.headers)
+    rows = pq.read_table(io.BytesIO(parquet.content)).to_pylist()
+    assert {r["external_id"]: r["batch"] for r in rows} == expected
+    # GET /items/{id} shows the batch to those who may see the item (others get a 404, as before).
+    reviewer_a = make_member(hub, org, role="reviewer", workforce="Vendor A", vendor=True)
+    for who, ext, batch in (
+        (reviewer_a, "one-0", "b1"),
+        (reviewer_a, "free-0", None),
+        (manager, "two-0", "b2"),
+        (manager, "three-0", "b3"),
+    ):
+        shown = api.get(f"/api/v1/items/{ids[ext]}", headers=who.headers)
+        assert shown.status_code == 200 and shown.json()["batch"] == batch, shown.text
+    assert api.get(f"/api/v1/items/{ids['two-0']}", headers=reviewer_a.headers).status_code == 404

@@ -4,7 +4,7 @@ Rows follow the dataset shapes TRL's trainers read.  With a plain-text prompt in
 ``chosen``, ``rejected`` and ``completion`` are strings; with a ``chat`` prompt input they use the
 conversational form: ``prompt`` is the list of ``{"role", "content"}`` messages and each answer is
 ``[{"role": "assistant", "content": ...}]``.  Every row carries its provenance (item, question,
-annotators) so a training set can be traced back and filtered.
+annotators, the item's batch) so a training set can be traced back and filtered.
 
 DPO pairs come from the items' aggregated labels, not from single annotations:
 
@@ -119,6 +119,7 @@ def write_dpo(
                             "rejected": _answer(rejected.get("content"), chat=chat),
                             "item_id": record.get("item_id"),
                             "external_id": record.get("external_id"),
+                            "batch": record.get("batch"),
                             "question": question,
                             "chosen_id": chosen.get("id"),
                             "rejected_id": rejected.get("id"),
@@ -161,6 +162,7 @@ def write_sft(
                             "completion": _answer(text, chat=chat),
                             "item_id": record.get("item_id"),
                             "external_id": record.get("external_id"),
+                            "batch": record.get("batch"),
                             "question": question,
                             "annotator": annotation.get("annotator"),
                             "workforce": annotation.get("workforce"),

@@ -2,7 +2,7 @@
 
 An export record is one line of the ``jsonl`` export (DESIGN.md §5)::
 
-    {"item_id": str, "external_id": str | None, "data": {...},
+    {"item_id": str, "external_id": str | None, "batch": str | None, "data": {...},
      "annotations": [{"annotation_id", "annotator" (email), "workforce", "assignment_id",
                       "answers": {...}, "duration_ms", "created_at" (ISO 8601), "review"}],
      "labels": {question: {"value": any, "confidence": float, "n": int}}}
@@ -12,7 +12,7 @@ size streams to an HTTP response or a file.
 
 Tabular exports (``csv`` and ``parquet``) have one row per annotation; an item without annotations
 gets one row with empty annotation columns.  Columns, in order: ``item_id``, ``external_id``,
-``data.<field>`` for each data field, ``annotation_id``, ``annotator``, ``workforce``,
+``batch``, ``data.<field>`` for each data field, ``annotation_id``, ``annotator``, ``workforce``,
 ``assignment_id``, ``created_at``, ``duration_ms``, ``review``, ``answer.<question>``,
 ``label.<question>``, ``confidence.<question>``.  Because rows stream, the column set comes from
 the project schema (``data_fields``, ``questions``), not from the records.  Non-string values are
@@ -88,6 +88,7 @@ def tabular_columns(*, data_fields: Sequence[str], questions: Questions) -> list
     return [
         "item_id",
         "external_id",
+        "batch",
         *(f"data.{field}" for field in data_fields),
         *_ANNOTATION_COLUMNS,
         *(f"answer.{q}" for q in names),
@@ -102,7 +103,12 @@ def _rows(
     """Raw values of each tabular row, before rendering to cells."""
     for record in records:
         data = record.get("data") or {}
-        head = [record.get("item_id"), record.get("external_id"), *(data.get(f) for f in data_fields)]
+        head = [
+            record.get("item_id"),
+            record.get("external_id"),
+            record.get("batch"),
+            *(data.get(f) for f in data_fields),
+        ]
         labels = [label_of(record, q) for q in questions]
         tail = [*(lb.get("value") if lb else None for lb in labels)]
         tail += [lb.get("confidence") if lb else None for lb in labels]
@@ -191,7 +197,11 @@ def _answer_type(kind: str | None) -> tuple[pa.DataType, pa.DataType]:
 def _parquet_schema(*, data_fields: Sequence[str], questions: Questions) -> pa.Schema:
     names = question_names(questions)
     kinds: Mapping[str, str] = questions if isinstance(questions, Mapping) else {}
-    fields = [pa.field("item_id", pa.string()), pa.field("external_id", pa.string())]
+    fields = [
+        pa.field("item_id", pa.string()),
+        pa.field("external_id", pa.string()),
+        pa.field("batch", pa.string()),
+    ]
     fields += [pa.field(f"data.{f}", pa.string()) for f in data_fields]
     fields += [
         pa.field("annotation_id", pa.string()),

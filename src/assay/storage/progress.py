@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +10,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from assay.storage.answers import latest_verdict
+from assay.storage.projects import batch_filter
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import assignments, items, users, workforces
 
 
-def left_for(conn: Connection, *, org_id: int, project_id: int, user_id: int, at: datetime) -> dict[str, int]:
-    """What one annotator can still do on a project: open items they never had, leases, answers."""
+def left_for(
+    conn: Connection,
+    *,
+    org_id: int,
+    project_id: int,
+    user_id: int,
+    at: datetime,
+    only: Collection[str] | None = None,
+    hidden: Collection[str] = (),
+) -> dict[str, int]:
+    """What one annotator can still do on a project: open items they never had, leases, answers.
+
+    ``only`` and ``hidden`` are the annotator's batches (``batch_filter``, as ``next`` uses them):
+    items of a batch shared with other workforces are not left for them, and are not counted.
+    """
     seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
     available = conn.execute(
         sa.select(sa.func.count())
@@ -25,6 +40,7 @@ def left_for(conn: Connection, *, org_id: int, project_id: int, user_id: int, at
             items.c.is_gold.is_(False),
             items.c.open.is_(True),
             ~seen,
+            *batch_filter(only=only, hidden=hidden),
         )
     ).scalar_one()
     mine = conn.execute(

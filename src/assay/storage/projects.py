@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -79,14 +79,41 @@ def list_projects(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
     return list(conn.execute(sa.select(projects).where(projects.c.org_id == org_id).order_by(projects.c.id)))
 
 
-def project_counts(conn: Connection, *, org_id: int, project_id: int) -> dict[str, int]:
+def batch_filter(
+    *, only: Collection[str] | None = None, hidden: Collection[str] = ()
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``items`` that keep an actor's batches (see ``access.batch_scope``): ``only``
+    keeps just those batches, ``hidden`` drops those; neither adds nothing.  One definition, so
+    that what is counted for an actor is what ``next`` offers them."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if only is not None:
+        conditions.append(items.c.batch.in_(sorted(only)))
+    if hidden:
+        conditions.append(sa.or_(items.c.batch.is_(None), items.c.batch.not_in(sorted(hidden))))
+    return conditions
+
+
+def project_counts(
+    conn: Connection,
+    *,
+    org_id: int,
+    project_id: int,
+    only: Collection[str] | None = None,
+    hidden: Collection[str] = (),
+) -> dict[str, int]:
+    """Items, gold, answers and completed items of a project, or of the batches ``only`` and
+    ``hidden`` leave (``batch_filter``): counts shown to a workforce tell nothing of other batches."""
     row = conn.execute(
         sa.select(
             sa.func.count().label("items"),
             sa.func.coalesce(sa.func.sum(sa.case((items.c.is_gold, 1), else_=0)), 0).label("gold"),
             sa.func.coalesce(sa.func.sum(items.c.answered), 0).label("annotations"),
             sa.func.coalesce(sa.func.sum(sa.case((items.c.open, 0), else_=1)), 0).label("complete"),
-        ).where(items.c.org_id == org_id, items.c.project_id == project_id)
+        ).where(
+            items.c.org_id == org_id,
+            items.c.project_id == project_id,
+            *batch_filter(only=only, hidden=hidden),
+        )
     ).one()
     return {k: int(v) for k, v in row._mapping.items()}
 
@@ -232,7 +259,9 @@ def item_ids_page(
     """A page of items in id order (keyset pagination keeps exports flat in memory)."""
     return list(
         conn.execute(
-            sa.select(items.c.id, items.c.external_id, items.c.data, items.c.is_gold, items.c.meta)
+            sa.select(
+                items.c.id, items.c.external_id, items.c.batch, items.c.data, items.c.is_gold, items.c.meta
+            )
             .where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.id > after)
             .order_by(items.c.id)
             .limit(limit)

@@ -28,14 +28,26 @@ class WorkRow:
 
 
 def my_work(hub: Assay, actor: Actor) -> list[WorkRow]:
-    """The projects shared with the actor's workforce, with what is left for them on each."""
+    """The projects shared with the actor's workforce, with what is left for them on each: both
+    the work left and the project's counts leave out item batches shared with other workforces."""
     projects = project_flows.list_for(hub, actor)
     at = now()
     out = []
     with hub.db.read() as conn:
         for p in projects:
-            left = progress.left_for(conn, org_id=actor.org_id, project_id=p.id, user_id=actor.user_id, at=at)
-            counts = project_store.project_counts(conn, org_id=actor.org_id, project_id=p.id)
+            scope = access.batch_scope(actor, p.raw_settings)
+            left = progress.left_for(
+                conn,
+                org_id=actor.org_id,
+                project_id=p.id,
+                user_id=actor.user_id,
+                at=at,
+                only=scope.only,
+                hidden=scope.hidden,
+            )
+            counts = project_store.project_counts(
+                conn, org_id=actor.org_id, project_id=p.id, only=scope.only, hidden=scope.hidden
+            )
             out.append(WorkRow(p.id, p.name, p.description, counts=counts, **left))
     return out
 
@@ -68,10 +80,13 @@ def project_dashboard(hub: Assay, actor: Actor, project_id: int) -> dict[str, An
     access.require(
         hub, actor, Role.REVIEWER, action="project.dashboard", object_type="project", object_id=project_id
     )
+    batches = access.batch_scope(actor, project.raw_settings)
     with hub.db.read() as conn:
         times = progress.answer_times(conn, org_id=actor.org_id, project_id=project.id)
         per_item = progress.item_answers(conn, org_id=actor.org_id, project_id=project.id)
-        counts = project_store.project_counts(conn, org_id=actor.org_id, project_id=project.id)
+        counts = project_store.project_counts(
+            conn, org_id=actor.org_id, project_id=project.id, only=batches.only, hidden=batches.hidden
+        )
     scope = workforces.compartment(hub, actor)
     if scope is not None:
         # A vendor's reviewer sees their own workforce's answers only; item agreement would mix
@@ -88,7 +103,12 @@ def project_dashboard(hub: Assay, actor: Actor, project_id: int) -> dict[str, An
     per_workforce = Counter(t.workforce or "(none)" for t in times)
     q = quality.project_quality(hub, actor, project_id)
     question = q.get("question")
-    lowest = _item_agreement(per_item, question)[:20] if question else []
+    lowest = _item_agreement(per_item, question) if question else []
+    if not batches.everything and lowest:
+        # A reviewer with a workforce is not shown items of batches shared with other workforces.
+        shown = set(project_flows.shared_item_ids(hub, actor, [r["item_id"] for r in lowest]))
+        lowest = [r for r in lowest if r["item_id"] in shown]
+    lowest = lowest[:20]
     return {
         "project": project,
         "counts": counts,

@@ -62,6 +62,7 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
             yield {
                 "item_id": int(row.id),
                 "external_id": row.external_id,
+                "batch": row.batch,
                 "data": row.data,
                 "gold": bool(row.is_gold),
                 "annotations": annotations,
@@ -134,7 +135,7 @@ def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any
 
 
 def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
-    """One item with its annotations, for reviewers and managers (gold answers included)."""
+    """One item with its annotations and batch, for reviewers and managers (gold answers included)."""
     row, project = project_flows.visible_item(hub, actor, item_id)
     scope = workforces.compartment(hub, actor)
     if scope is not None and row.is_gold:
@@ -155,6 +156,8 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
         "id": int(row.id),
         "project_id": project.id,
         "external_id": row.external_id,
+        # Only reached by those who may see the item's batch (``visible_item`` is 404 otherwise).
+        "batch": row.batch,
         "data": row.data,
         "priority": row.priority,
         "meta": row.meta,

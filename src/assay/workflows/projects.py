@@ -120,8 +120,13 @@ def list_for(hub: Assay, actor: Actor) -> list[Project]:
 
 
 def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:
+    """The project's counts as the actor may see them: a workforce given some batches counts only
+    those, so the numbers do not tell how much exists in batches shared with others."""
+    scope = access.batch_scope(actor, project.raw_settings)
     with hub.db.read() as conn:
-        return store.project_counts(conn, org_id=actor.org_id, project_id=project.id)
+        return store.project_counts(
+            conn, org_id=actor.org_id, project_id=project.id, only=scope.only, hidden=scope.hidden
+        )
 
 
 def visible_item(hub: Assay, actor: Actor, item_id: int, *, action: str = "item.read") -> tuple[Any, Project]:
