@@ -93,9 +93,15 @@ class Client:
         *,
         format: str | None = None,
         on_duplicate: str = "error",
+        batch: str | None = None,
     ) -> dict[str, Any]:
-        """Import a list of item dicts, or a file (path or binary file object) in any import format."""
+        """Import a list of item dicts, or a file (path or binary file object) in any import format.
+
+        ``batch`` puts every item of the upload in that batch (a record may name it too, the same).
+        """
         params = {"on_duplicate": on_duplicate}
+        if batch is not None:
+            params["batch"] = batch
         if isinstance(items, str | Path):
             path = Path(items)
             fmt = format or {
@@ -106,7 +112,7 @@ class Client:
                 ".parquet": "parquet",
             }.get(path.suffix.lower(), "jsonl")
             with path.open("rb") as fh:
-                return self.import_items(project_id, fh, format=fmt, on_duplicate=on_duplicate)
+                return self.import_items(project_id, fh, format=fmt, on_duplicate=on_duplicate, batch=batch)
         if hasattr(items, "read"):
             fmt = format or "jsonl"
             content: Any = _chunks(items)  # type: ignore[arg-type]

@@ -117,6 +117,17 @@ def test_org_user_token_import_export_round_trip(cli_env: dict[str, str], tmp_pa
     assert len(rows) == 50 and rows[0]["external_id"] == "x-0"
     code, out, _ = _run(cli_env, "export", "triage", "--format", "csv")
     assert code == 0 and out.splitlines()[0].startswith("item_id")
+
+    # --batch puts the whole file in one batch; a bad name is refused before anything is read.
+    batched = tmp_path / "batched.jsonl"
+    batched.write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in text_items(4, start=200)))
+    code, _, err = _run(cli_env, "import", "triage", str(batched), "--batch", " ")
+    assert code == 2 and "batch=' '" in err and "not blank" in err, err
+    code, _, err = _run(cli_env, "import", "triage", str(batched), "--batch", "hard")
+    assert code == 0 and "imported 4 items" in err, err
+    code, out, _ = _run(cli_env, "export", "triage", "--format", "jsonl")
+    batches = [orjson.loads(line)["batch"] for line in out.splitlines()]
+    assert batches == [None] * 50 + ["hard"] * 4
     hub.close()
 
 

@@ -150,6 +150,16 @@ def test_python_client_against_a_real_server(launch: Launch, db_url: str, tmp_pa
         with pytest.raises(ApiError) as bad_schema:
             manager.create_project("broken", schema={"inputs": [], "questions": []})
         _canonical(bad_schema.value, 422)
+
+        # A batch for the whole upload, from a list and from a file; it is shared with Vendor B only.
+        settings = {"batches": {"hard": ["Vendor B"]}}
+        batched = int(manager.create_project("batched", schema=PREFERENCE_SCHEMA, settings=settings)["id"])
+        assert manager.import_items(batched, pairs[:2], batch="hard")["imported"] == 2
+        assert manager.import_items(batched, path, batch="hard")["imported"] == 2
+        batch_records = manager.export_records(batched, format="jsonl")
+        assert [r["batch"] for r in batch_records] == ["hard"] * 4
+        assert manager.item(batch_records[0]["item_id"])["batch"] == "hard"
+        assert annotator.next(batched) is None  # Vendor A is not given Vendor B's batch
     with Client(server.url, "assay_not-a-real-token") as stranger, pytest.raises(ApiError) as denied:
         stranger.projects()
     _canonical(denied.value, 401)

@@ -259,6 +259,13 @@ def import_(
     on_duplicate: Annotated[
         str, typer.Option("--on-duplicate", help="error (default) or skip items whose external_id exists.")
     ] = "error",
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            help="Put every item in this batch (settings.batches shares a batch with chosen workforces).",
+        ),
+    ] = None,
     org: OrgOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -292,6 +299,7 @@ def import_(
                     fmt=fmt,
                     name=file.name,
                     on_duplicate=on_duplicate,
+                    batch=batch,
                 )
             skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
             common.err.print(
