@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR]   # default docs/screenshots
 
-Seeds `assay demo` into a temporary data directory, lets the demo annotators answer part of each
-project through the API (seeded answers, a few disagreements), starts `assay serve` and drives
-Debian's Chromium with Playwright.  Needs /usr/bin/chromium.
+Seeds `assay demo` into a temporary data directory (which answers part of the classification
+project itself), lets the demo annotators answer part of each other project through the API (seeded
+answers, a few disagreements), starts `assay serve` and drives Debian's Chromium with Playwright.
+Needs /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from playwright.sync_api import sync_playwright
 
 from assay.app import Assay
 from assay.demo import content
+from assay.demo import simulate as demo_work
 from assay.demo.seed import seed
 from assay.settings import Config
 from assay.workflows import admin
@@ -37,10 +39,12 @@ def free_port() -> int:
 
 
 def simulate(url: str, tokens: dict[str, str], rng: random.Random) -> None:
-    """Every annotator answers a share of every project, mostly agreeing."""
+    """Every annotator answers a share of every project the demo left unanswered, mostly agreeing."""
     with httpx.Client(base_url=url, timeout=30) as http:
         projects = http.get("/api/v1/projects", headers={"Authorization": f"Bearer {tokens['manager']}"}).json()
         for project in projects["projects"]:
+            if project["name"] == demo_work.PROJECT:
+                continue  # the demo's own simulated work is there, answered against known labels
             for email, token in tokens.items():
                 if email == "manager":
                     continue
