@@ -4,6 +4,7 @@ and the live quality it drives (snapshots, read-your-writes, settling by the pro
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections import Counter
@@ -263,3 +264,30 @@ def test_a_slow_refresh_is_queued_further_out(hub: Assay) -> None:
     queued = _jobs(hub, project.id)[-1]
     assert queued.state == "queued"
     assert queued.run_after - queued.created_at >= timedelta(seconds=jobs.DUTY * 40 - 1)
+
+
+def test_the_server_runs_its_workers_in_a_process_of_their_own(hub: Assay) -> None:
+    """`assay serve` starts the job workers in a child process (a refresh in the server's own process
+    would hold the interpreter lock while annotators wait), which stops with the server."""
+    import dataclasses
+
+    from assay.web.server import start_workers, stop_workers
+
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager)
+    hub.config = dataclasses.replace(hub.config, quality_delay_s=0.0, job_workers=1)
+    _answer(hub, make_member(hub, org), project, "positive")
+    process = start_workers(hub.config)
+    assert process is not None and process.pid != os.getpid()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _jobs(hub, project.id)[0].state != "done":
+            time.sleep(0.1)
+        job = _jobs(hub, project.id)[0]
+        assert job.state == "done", job
+        assert f":{process.pid}:" in job.locked_by  # the child, not this process, ran it
+    finally:
+        stop_workers(process, timeout=30)
+    assert not process.is_alive()
+    assert start_workers(dataclasses.replace(hub.config, job_workers=0)) is None
