@@ -41,7 +41,9 @@ def free_port() -> int:
 def simulate(url: str, tokens: dict[str, str], rng: random.Random) -> None:
     """Every annotator answers a share of every project the demo left unanswered, mostly agreeing."""
     with httpx.Client(base_url=url, timeout=30) as http:
-        projects = http.get("/api/v1/projects", headers={"Authorization": f"Bearer {tokens['manager']}"}).json()
+        projects = http.get(
+            "/api/v1/projects", headers={"Authorization": f"Bearer {tokens['manager']}"}
+        ).json()
         for project in projects["projects"]:
             if project["name"] == demo_work.PROJECT:
                 continue  # the demo's own simulated work is there, answered against known labels
@@ -85,9 +87,15 @@ def main() -> None:
     seed(hub)
     tokens = {}
     for person in content.DEMO_PEOPLE:
-        admin.create_user(hub, org=content.DEMO_ORG_SLUG, email=person.email, role=person.role,
-                          workforce=person.workforce, workforce_kind=person.workforce_kind or "in_house",
-                          password=PASSWORD)
+        admin.create_user(
+            hub,
+            org=content.DEMO_ORG_SLUG,
+            email=person.email,
+            role=person.role,
+            workforce=person.workforce,
+            workforce_kind=person.workforce_kind or "in_house",
+            password=PASSWORD,
+        )
         if person.role == "annotator":
             tokens[person.email] = admin.create_token(hub, org=content.DEMO_ORG_SLUG, email=person.email)
     tokens["manager"] = admin.create_token(hub, org=content.DEMO_ORG_SLUG, email="manager@demo.assay.local")
@@ -96,7 +104,9 @@ def main() -> None:
     env = {**os.environ, "ASSAY_SECRET_KEY": secret}
     server = subprocess.Popen(
         [sys.executable, "-m", "assay.cli.main", "serve", "--data-dir", str(data), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -110,11 +120,17 @@ def main() -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"],
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
             )
 
-            def shoot(email: str, path: str, name: str, full: bool = False) -> None:
+            def shoot(email: str, path: str, name: str, full: bool = False, part: str | None = None) -> None:
                 page = browser.new_page(base_url=url, viewport={"width": 1280, "height": 860})
                 page.goto("/login")
                 page.fill("input[name=email]", email)
@@ -124,7 +140,10 @@ def main() -> None:
                 page.goto(path)
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(600)
-                page.screenshot(path=str(out / name), full_page=full)
+                if part is not None:  # one section of the page, however far down it is
+                    page.locator(part).screenshot(path=str(out / name))
+                else:
+                    page.screenshot(path=str(out / name), full_page=full)
                 page.close()
 
             shoot("vendor-a-1@demo.assay.local", "/projects", "my-work.png")
@@ -132,6 +151,12 @@ def main() -> None:
             shoot("vendor-a-2@demo.assay.local", "/projects/1/annotate", "annotate-classify.png")
             shoot("vendor-b-1@demo.assay.local", "/projects/3/annotate", "annotate-rubric.png")
             shoot("manager@demo.assay.local", "/projects/2/dashboard", "dashboard.png")
+            shoot(
+                "manager@demo.assay.local",
+                "/projects/1/dashboard",
+                "vendors.png",
+                part="section[aria-labelledby=h-vendors]",
+            )
             shoot("manager@demo.assay.local", "/projects/2", "project.png")
             shoot("reviewer@demo.assay.local", "/projects/1/review", "review.png")
             shoot("manager@demo.assay.local", "/projects/new", "new-project.png")
