@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from assay.storage.projects import batch_filter
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import assignments, items
 
@@ -95,11 +96,13 @@ def candidates(
     the order, and so the index walk, is the same for everyone.
     """
     seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
-    conditions = [items.c.project_id == project_id, items.c.is_gold.is_(gold), items.c.open.is_(True), ~seen]
-    if only is not None:
-        conditions.append(items.c.batch.in_(sorted(only)))
-    if hidden:
-        conditions.append(sa.or_(items.c.batch.is_(None), items.c.batch.not_in(sorted(hidden))))
+    conditions = [
+        items.c.project_id == project_id,
+        items.c.is_gold.is_(gold),
+        items.c.open.is_(True),
+        ~seen,
+        *batch_filter(only=only, hidden=hidden),
+    ]
     rows = conn.execute(
         sa.select(items.c.id, items.c.priority)
         .where(*conditions)
