@@ -41,13 +41,14 @@ TEAM_WEIGHT = 4.0  # pseudo-answers a workforce's record counts for in a member'
 MIN_VOTES = 2  # one answer never settles an item: its author's record is not evidence about this item
 
 
-def primary(project: Project) -> tuple[str, int] | None:
-    """(name, number of possible values) of the first categorical question, if any."""
+def primary(project: Project) -> tuple[str, list[Any]] | None:
+    """(name, every value it can take) of the first categorical question, if any: the question
+    gold is scored on, and the one the models fit (they must know options nobody has picked yet)."""
     for q in project.schema.questions:
         if isinstance(q, ChoiceQuestion):
-            return q.name, len(q.options)
+            return q.name, list(q.options)
         if isinstance(q, RatingQuestion | PreferenceQuestion):
-            return q.name, q.scale.max - q.scale.min + 1
+            return q.name, list(range(q.scale.min, q.scale.max + 1))
     return None
 
 
@@ -231,7 +232,7 @@ def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> 
     found = primary(project)
     if target is None or found is None:
         return
-    question, n_values = found
+    question, values = found
     with hub.db.read() as conn:
         votes = gates.item_votes(conn, org_id=actor.org_id, item_id=item_id)
         if len(votes) < MIN_VOTES:
@@ -242,7 +243,7 @@ def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> 
         rows = gates.gold_answers(
             conn, org_id=actor.org_id, project_id=project.id, user_ids=users, workforce_ids=teams
         )
-    if sure_enough(votes, question, n_values, accuracies(rows, question, votes, model), target):
+    if sure_enough(votes, question, len(values), accuracies(rows, question, votes, model), target):
         with hub.db.write() as conn:
             leases.settle(conn, item_id=item_id)
 

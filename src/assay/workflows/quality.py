@@ -82,20 +82,6 @@ def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) 
     }
 
 
-def label_book(project: Any, question: str) -> list[Any] | None:
-    """Every value the question can take, so the model knows options nobody has picked yet."""
-    from assay.domain.questions import ChoiceQuestion, PreferenceQuestion, RatingQuestion
-
-    for q in project.schema.questions:
-        if q.name != question:
-            continue
-        if isinstance(q, ChoiceQuestion):
-            return list(q.options)
-        if isinstance(q, RatingQuestion | PreferenceQuestion):
-            return list(range(q.scale.min, q.scale.max + 1))
-    return None
-
-
 def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, Any]:
     """The report's statistics from a project's (non-rejected) answers."""
     from assay import quality
@@ -194,21 +180,17 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     found = gates.primary(project)
     if found is None:
         return {}, []
-    question = found[0]
+    question, book = found
     voting = [r for r in rows if r.answers.get(question) is not None]
     if not voting:
         return {}, []
-    book = label_book(project, question)
     answers = quality.Answers.from_rows(
         [(int(r.item_id), int(r.user_id), r.answers[question]) for r in voting], labels=book
     )
     gold = {
         int(r.item_id): r.gold[question]
         for r in voting
-        if r.is_gold
-        and r.gold
-        and r.gold.get(question) is not None
-        and (book is None or r.gold[question] in book)
+        if r.is_gold and r.gold and r.gold.get(question) is not None and r.gold[question] in book
     }
     model = quality.aggregate(answers, method=project.settings.method, gold=gold or None)
     # Each annotator's expected accuracy under the fit: the mean posterior of the values they gave.
@@ -230,7 +212,7 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     voters = [r for rs in votes.values() for r in rs]
     accuracy = gates.accuracies(gold_rows, question, voters, workers) if voters else {}
     for item_id, item_votes in votes.items():
-        if gates.sure_enough(item_votes, question, found[1], accuracy, target):
+        if gates.sure_enough(item_votes, question, len(book), accuracy, target):
             sure.append((item_id, len(item_votes)))
     return workers, sure
 
