@@ -291,3 +291,51 @@ def test_the_server_runs_its_workers_in_a_process_of_their_own(hub: Assay) -> No
         stop_workers(process, timeout=30)
     assert not process.is_alive()
     assert start_workers(dataclasses.replace(hub.config, job_workers=0)) is None
+
+
+def test_an_idle_worker_polls_on_a_read_and_never_takes_the_write_lock(hub: Assay) -> None:
+    from sqlalchemy import event
+
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project = _project(hub, manager)
+    _answer(hub, make_member(hub, org), project, "positive")  # queued, but still in its delay
+    writes: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        writes.append(statement)
+
+    # On SQLite the write engine must see nothing (not even BEGIN IMMEDIATE); PostgreSQL has one
+    # engine for both, so there nothing but reads may go out.
+    engine = hub.db.write_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert jobs.run_one(hub) is None
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [w for w in writes if not w.lstrip().upper().startswith("SELECT")] == []
+
+
+def test_finished_jobs_are_pruned_to_the_newest_per_project(
+    hub: Assay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "KEEP", 3)
+    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: lambda _hub, _job: {"ok": True}})
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project, other = _project(hub, manager), _project(hub, manager)
+    with hub.db.write() as conn:
+        org_id = int(
+            conn.execute(sa.text("SELECT org_id FROM projects WHERE id = :i"), {"i": project.id}).scalar_one()
+        )
+    for _ in range(6):
+        with hub.db.write() as conn:
+            jobs.queue_quality_refresh(hub, conn, org_id=org_id, project_id=project.id)
+        jobs.run_pending(hub)
+    with hub.db.write() as conn:
+        jobs.queue_quality_refresh(hub, conn, org_id=org_id, project_id=other.id)
+    jobs.run_pending(hub)
+    kept = _jobs(hub, project.id)
+    assert len(kept) == 3 and all(j.state == "done" for j in kept)
+    assert [j.id for j in kept] == sorted(j.id for j in kept)[-3:]
+    assert len(_jobs(hub, other.id)) == 1  # another project's history is its own

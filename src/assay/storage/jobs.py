@@ -31,6 +31,25 @@ def enqueue(
     conn.execute(stmt)
 
 
+def _due(at: datetime, due_by: datetime | None) -> sa.ColumnElement[bool]:
+    """Queued and past its delay (judged at ``due_by``), or running under a lease that ran out."""
+    return sa.or_(
+        sa.and_(jobs.c.state == "queued", jobs.c.run_after <= (due_by or at)),
+        sa.and_(jobs.c.state == "running", jobs.c.locked_until < at),
+    )
+
+
+def anything_due(
+    conn: Connection, *, at: datetime, project_id: int | None = None, due_by: datetime | None = None
+) -> bool:
+    """Whether a claim could find work, answered on a read: an idle worker polls with this, so that
+    on SQLite it does not take the database's write lock twice a second for nothing."""
+    probe = sa.select(jobs.c.id).where(_due(at, due_by))
+    if project_id is not None:
+        probe = probe.where(jobs.c.project_id == project_id)
+    return conn.execute(probe.limit(1)).first() is not None
+
+
 def claim(
     conn: Connection,
     *,
@@ -46,10 +65,7 @@ def claim(
     ``due_by`` (default ``at``) lets a caller take queued jobs whose delay has not run out yet;
     a lease is always judged at ``at``, the real time.
     """
-    due = sa.or_(
-        sa.and_(jobs.c.state == "queued", jobs.c.run_after <= (due_by or at)),
-        sa.and_(jobs.c.state == "running", jobs.c.locked_until < at),
-    )
+    due = _due(at, due_by)
     pick = sa.select(jobs.c.id).where(due, jobs.c.attempts < max_attempts)
     if project_id is not None:
         pick = pick.where(jobs.c.project_id == project_id)
@@ -86,7 +102,9 @@ def finish(
     failed: bool = False,
 ) -> bool:
     """Record the outcome; False when the job is no longer this worker's (its lease ran out and
-    another worker took it)."""
+    another worker took it).  Older finished jobs of the same project and kind beyond the newest
+    ``KEEP`` are deleted: a busy project queues a refresh every few seconds, and the table would
+    otherwise grow by tens of thousands of rows a day."""
     done = conn.execute(
         jobs.update()
         .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.locked_by == worker)
@@ -98,7 +116,27 @@ def finish(
             locked_until=None,
         )
     )
-    return done.rowcount == 1
+    if done.rowcount != 1:
+        return False
+    _prune(conn, job_id=job_id)
+    return True
+
+
+KEEP = 50  # finished jobs kept per project and kind, for `assay jobs list` and for diagnosis
+
+
+def _prune(conn: Connection, *, job_id: int) -> None:
+    row = conn.execute(sa.select(jobs.c.project_id, jobs.c.kind).where(jobs.c.id == job_id)).one()
+    same = sa.and_(
+        jobs.c.project_id.is_(None) if row.project_id is None else jobs.c.project_id == row.project_id,
+        jobs.c.kind == row.kind,
+        jobs.c.state.in_(("done", "failed")),
+    )
+    cutoff = conn.execute(
+        sa.select(jobs.c.id).where(same).order_by(jobs.c.id.desc()).offset(KEEP).limit(1)
+    ).scalar_one_or_none()
+    if cutoff is not None:
+        conn.execute(jobs.delete().where(same, jobs.c.id <= cutoff))
 
 
 def give_up(conn: Connection, *, max_attempts: int, at: datetime) -> int:

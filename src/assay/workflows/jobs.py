@@ -87,6 +87,10 @@ def run_one(
     """
     worker = worker or worker_name()
     at = now()
+    due_by = at + timedelta(days=36500) if due_now else None
+    with hub.db.read() as conn:
+        if not store.anything_due(conn, at=at, project_id=project_id, due_by=due_by):
+            return None
     with hub.db.write() as conn:
         store.give_up(conn, max_attempts=MAX_ATTEMPTS, at=at)
         job = store.claim(
@@ -96,7 +100,7 @@ def run_one(
             until=at + LEASE,
             max_attempts=MAX_ATTEMPTS,
             project_id=project_id,
-            due_by=at + timedelta(days=36500) if due_now else None,
+            due_by=due_by,
         )
     if job is None:
         return None
