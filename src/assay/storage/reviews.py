@@ -96,13 +96,17 @@ def pending_count(conn: Connection, *, org_id: int, project_id: int) -> int:
     )
 
 
+ID_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound on bound parameters
+
+
 def reviewed_ids(conn: Connection, *, annotation_ids: list[int]) -> set[int]:
-    """Which of these annotations a reviewer (not their own annotator) has judged."""
-    if not annotation_ids:
-        return set()
-    rows = conn.execute(
-        sa.select(annotations_t.c.id).where(
-            annotations_t.c.id.in_(annotation_ids), sa.exists().where(_by_reviewer())
+    """Which of these annotations a reviewer (not their own annotator) has judged; any number of ids."""
+    found: set[int] = set()
+    for at in range(0, len(annotation_ids), ID_CHUNK):
+        rows = conn.execute(
+            sa.select(annotations_t.c.id).where(
+                annotations_t.c.id.in_(annotation_ids[at : at + ID_CHUNK]), sa.exists().where(_by_reviewer())
+            )
         )
-    )
-    return {int(r.id) for r in rows}
+        found.update(int(r.id) for r in rows)
+    return found

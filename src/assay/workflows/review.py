@@ -25,7 +25,6 @@ from assay.workflows.projects import Project
 
 VERDICTS = ("accept", "reject", "fix")
 QUEUE_SCAN = 200  # items looked at per queue page: enough to sort disagreements first
-_ID_BATCH = 500  # annotation ids per IN (...) list, well under SQLite's bound on parameters
 
 
 @dataclass
@@ -86,15 +85,6 @@ def _item_views(
     return [views[i] for i in item_ids]
 
 
-def _reviewed(hub: Assay, annotation_ids: list[int]) -> set[int]:
-    with hub.db.read() as conn:
-        return {
-            judged
-            for at in range(0, len(annotation_ids), _ID_BATCH)
-            for judged in store.reviewed_ids(conn, annotation_ids=annotation_ids[at : at + _ID_BATCH])
-        }
-
-
 def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) -> list[flags.Flagged]:
     """The flagged answers no reviewer has judged yet that the actor may review, oldest first.
 
@@ -104,7 +94,10 @@ def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) 
     """
     vendor = workforces.compartment(hub, actor) is not None
     shown = [f for f in found.values() if not (vendor and f.row.is_gold)]
-    judged = _reviewed(hub, [int(f.row.id) for f in shown if f.row.review is not None])
+    with hub.db.read() as conn:
+        judged = store.reviewed_ids(
+            conn, annotation_ids=[int(f.row.id) for f in shown if f.row.review is not None]
+        )
     return [f for f in shown if int(f.row.id) not in judged]
 
 
