@@ -1,5 +1,5 @@
 """Flagged answers in the review queue: first, with their reasons, filterable, within compartments;
-and ``/flags`` keeps the shape it was published with."""
+and ``/flags`` gives the same reasons, with the figures behind them."""
 
 from __future__ import annotations
 
@@ -209,12 +209,12 @@ def test_flags_endpoint_keeps_its_shape(hub: Assay, api: TestClient) -> None:
     assert all(set(a) == keys for a in body["annotations"])
     got = {a["annotation_id"]: a["flags"] for a in body["annotations"]}
     assert got[fast_id] == [{"flag": "too_fast", "duration_ms": 300, "below_ms": 2000}]
-    assert got[paste_id] == [{"flag": "pasted", "question": "note"}]
+    assert got[paste_id] == [{"flag": "pasted", "question": "note", "pasted_chars": 120}]
     assert got[bot_id] == [
         {"flag": "machine_text", "question": "note", "signals": ["stock assistant phrase", "bullet list"]}
     ]
     constant = [a for a in body["annotations"] if a["annotator"] == same.email]
-    assert len(constant) == 12 and all(a["flags"] == [{"flag": "constant"}] for a in constant)
+    assert len(constant) == 12 and all(a["flags"] == [{"flag": "constant", "share": 1.0}] for a in constant)
     # Asked for a few annotations, the checks still judge them against the whole project.
     project = projects.get(hub, manager.actor(hub), pid)
     few = flags.flagged(hub, manager.actor(hub), project, annotation_ids=[fast_id, honest_id])

@@ -36,8 +36,6 @@ CONSTANT_MIN = 10
 PASTE_SHARE = 0.5
 PASTE_MIN_CHARS = 40
 MIN_TEXT = 80
-# Figures the review page shows beside a flag; ``/flags`` keeps the shape it was published with.
-_PAGE_ONLY = frozenset({"share", "pasted_chars"})
 
 # Phrases that chat models write and people answering a form almost never do.
 _STOCK = re.compile(
@@ -195,11 +193,6 @@ def flagged(
     return out
 
 
-def _published(reason: dict[str, Any]) -> dict[str, Any]:
-    """A reason as ``/flags`` has always given it: the figures added for the review page stay there."""
-    return {k: v for k, v in reason.items() if k not in _PAGE_ONLY}
-
-
 def project_flags(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
     project = project_flows.get(hub, actor, project_id, action="project.flags")
     access.require(
@@ -213,7 +206,7 @@ def project_flags(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
             "workforce": f.row.workforce,
             "review": f.row.review,
             "created_at": f.row.created_at.isoformat(),
-            "flags": [_published(r) for r in f.reasons],
+            "flags": f.reasons,
         }
         for f in flagged(hub, actor, project).values()
     ]
