@@ -23,7 +23,8 @@ class Rule:
     ``assignee`` (only the annotator who holds the lease or wrote the answer).  ``role_first``: the
     role is checked before the object is looked up, so a too-low role answers 403 even for a
     foreign id (it tells nothing about the object).  ``hidden_from_vendors``: inside a vendor's
-    compartment the route does not exist (404, not 403), e.g. the report that sets vendors side by side.
+    compartment the route does not exist (404, not 403): what sets vendors side by side (the vendor report,
+    the workforce list with its members).
     """
 
     min_role: Role | None
@@ -56,10 +57,12 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/assignments/{assignment_id}/skip"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/extend"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/annotations/{annotation_id}/revise"): Rule(MEMBER, ok=201, scope="assignee"),
-    ("GET", "/api/v1/workforces"): Rule(MANAGER),
-    ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201),
+    ("GET", "/api/v1/workforces"): Rule(MANAGER, hidden_from_vendors=True),
+    ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201, hidden_from_vendors=True),
     # A workforce belongs to the organisation (a manager edits any of its own, 404 for another's).
-    ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(MANAGER, scope="project", role_first=True),
+    ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(
+        MANAGER, scope="project", role_first=True, hidden_from_vendors=True
+    ),
     ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(
         MANAGER, scope="project", hidden_from_vendors=True
     ),
@@ -110,6 +113,8 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
         return 401
     too_low = 404 if not path.startswith("/api/") else 403  # pages hide what a role may not see
     role_ok = ROLE[actor] >= rule.min_role
+    if rule.hidden_from_vendors and actor in COMPARTMENT and not role_ok:
+        return 404
     if rule.scope == "none":
         return rule.ok if role_ok else too_low
     if rule.role_first and not role_ok:
@@ -122,8 +127,6 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
     everywhere = actor not in COMPARTMENT and ROLE[actor] >= Role.REVIEWER
     visible = same_org and (everywhere or COMPARTMENT.get(actor) == obj)
     if not visible:
-        return 404
-    if rule.hidden_from_vendors and actor in COMPARTMENT and not role_ok:
         return 404
     return rule.ok if role_ok else too_low
 

@@ -116,7 +116,8 @@ def test_vendor_compartments_and_other_organisations(hub: Assay, api: TestClient
     assert api.get(f"/api/v1/projects/{pid}/vendors", headers=a_rev.headers).status_code == 404
     assert api.get(f"/api/v1/projects/{pid}/vendors?format=csv", headers=a1.headers).status_code == 404
     assert api.get(f"/api/v1/projects/{pid}/vendors", headers=house_rev.headers).status_code == 403
-    assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 403
+    assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 404
+    assert api.get("/api/v1/workforces", headers=house_rev.headers).status_code == 403
     actor = a_rev.actor(hub)
     board = dashboard.project_dashboard(hub, actor, pid)
     assert b1.email not in str(board) and a1.email in str(board) and board["lowest"] == []

@@ -78,7 +78,7 @@ def require(
 
 
 def not_found(
-    hub: Assay, actor: Actor, error: NotFound, *, action: str, object_type: str, object_id: str | int
+    hub: Assay, actor: Actor, error: NotFound, *, action: str, object_type: str, object_id: str | int | None
 ) -> NotFound:
     """Audit a lookup that found nothing the actor may see; return the error to raise."""
     audit_denial(hub, actor=actor, action=action, status=404, object_type=object_type, object_id=object_id)

@@ -20,11 +20,10 @@ from collections import defaultdict
 from typing import Any
 
 from assay.app import Assay
-from assay.domain.people import Actor, Role
-from assay.errors import NotFound
+from assay.domain.people import Actor
 from assay.storage import answers as answer_store
 from assay.storage import gates as gate_store
-from assay.workflows import access, gates, workforces
+from assay.workflows import gates, workforces
 from assay.workflows import projects as project_flows
 
 ALPHA = 0.05
@@ -67,18 +66,13 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
     from assay import quality
 
     project = project_flows.get(hub, actor, project_id, action="project.vendors")
-    if workforces.compartment(hub, actor) is not None:
-        # The report sets every vendor side by side: inside a vendor's compartment it does not exist.
-        raise access.not_found(
-            hub,
-            actor,
-            NotFound(f"project {project_id} has no vendor report you can see"),
-            action="project.vendors",
-            object_type="project",
-            object_id=project_id,
-        )
-    access.require(
-        hub, actor, Role.MANAGER, action="project.vendors", object_type="project", object_id=project_id
+    workforces.require_manager_across_vendors(
+        hub,
+        actor,
+        action="project.vendors",
+        object_type="project",
+        object_id=project_id,
+        what=f"the vendor report of project {project_id}",
     )
     found = gates.primary(project)
     out: dict[str, Any] = {

@@ -29,6 +29,24 @@ def compartment(hub: Assay, actor: Actor) -> int | None:
     return actor.workforce_id if row is not None and row.kind == "vendor" else None
 
 
+def require_manager_across_vendors(
+    hub: Assay, actor: Actor, *, action: str, object_type: str, object_id: int | None = None, what: str
+) -> None:
+    """Managers only, for what sets workforces side by side (the workforce list with its members, the
+    vendor report): inside a vendor's compartment it does not exist (404, audited); anyone else
+    below manager gets the usual 403."""
+    if compartment(hub, actor) is not None:
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"{what} does not exist"),
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+        )
+    access.require(hub, actor, Role.MANAGER, action=action, object_type=object_type, object_id=object_id)
+
+
 def public(row: Any) -> dict[str, Any]:
     out = {
         "id": int(row.id),
@@ -96,13 +114,17 @@ def _one_cost_model(values: dict[str, Any]) -> None:
 
 
 def list_all(hub: Assay, actor: Actor) -> list[dict[str, Any]]:
-    access.require(hub, actor, Role.MANAGER, action="workforce.list", object_type="workforce")
+    require_manager_across_vendors(
+        hub, actor, action="workforce.list", object_type="workforce", what="the workforce list"
+    )
     with hub.db.read() as conn:
         return [public(r) for r in gates.list_workforces(conn, org_id=actor.org_id)]
 
 
 def create(hub: Assay, actor: Actor, body: Any) -> dict[str, Any]:
-    access.require(hub, actor, Role.MANAGER, action="workforce.create", object_type="workforce")
+    require_manager_across_vendors(
+        hub, actor, action="workforce.create", object_type="workforce", what="the workforce list"
+    )
     values = _clean(body, partial=False)
     _one_cost_model(values)
     with hub.db.write() as conn:
@@ -114,8 +136,13 @@ def create(hub: Assay, actor: Actor, body: Any) -> dict[str, Any]:
 
 
 def update(hub: Assay, actor: Actor, workforce_id: int, body: Any) -> dict[str, Any]:
-    access.require(
-        hub, actor, Role.MANAGER, action="workforce.update", object_type="workforce", object_id=workforce_id
+    require_manager_across_vendors(
+        hub,
+        actor,
+        action="workforce.update",
+        object_type="workforce",
+        object_id=workforce_id,
+        what=f"workforce {workforce_id}",
     )
     values = _clean(body, partial=True)
     with hub.db.read() as conn:
