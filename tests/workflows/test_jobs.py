@@ -252,18 +252,28 @@ def test_a_large_projects_reader_gets_the_last_snapshot_marked_stale(hub: Assay)
     assert fresh["answers"] == 2 and fresh["refreshed"]["stale"] is False
 
 
-def test_a_slow_refresh_is_queued_further_out(hub: Assay) -> None:
+def test_after_a_slow_refresh_the_next_one_waits_longer(hub: Assay, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    hub.config = dataclasses.replace(hub.config, quality_delay_s=0.0)  # only the hold can delay it
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")
     project = _project(hub, manager, overlap=3)
     _answer(hub, make_member(hub, org), project, "positive")
-    jobs.run_pending(hub)
-    with hub.db.write() as conn:
-        conn.execute(quality_snapshots.update().values(seconds=40.0))
-    _answer(hub, make_member(hub, org), project, "positive")
-    queued = _jobs(hub, project.id)[-1]
+    annotator = make_member(hub, org)
+
+    def slow(_hub: Assay, _job: Any) -> Any:
+        _answer(hub, annotator, project, "neutral")  # an answer arrives while the refresh runs
+        time.sleep(0.3)
+        return {"ok": True}
+
+    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: slow})
+    outcome = jobs.run_one(hub, due_now=True)
+    assert outcome is not None and outcome["state"] == "done"
+    done, queued = _jobs(hub, project.id)
     assert queued.state == "queued"
-    assert queued.run_after - queued.created_at >= timedelta(seconds=jobs.DUTY * 40 - 1)
+    ran = done.finished_at - done.started_at
+    assert queued.run_after >= done.finished_at + jobs.DUTY * ran - timedelta(milliseconds=5)
 
 
 def test_the_server_runs_its_workers_in_a_process_of_their_own(hub: Assay) -> None:

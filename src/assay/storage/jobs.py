@@ -139,6 +139,16 @@ def _prune(conn: Connection, *, job_id: int) -> None:
         conn.execute(jobs.delete().where(same, jobs.c.id <= cutoff))
 
 
+def hold_queued(conn: Connection, *, project_id: int | None, kind: str, until: datetime) -> None:
+    """Let the queued job of this project and kind run no sooner than ``until``."""
+    same_project = jobs.c.project_id.is_(None) if project_id is None else jobs.c.project_id == project_id
+    conn.execute(
+        jobs.update()
+        .where(same_project, jobs.c.kind == kind, jobs.c.state == "queued", jobs.c.run_after < until)
+        .values(run_after=until)
+    )
+
+
 def give_up(conn: Connection, *, max_attempts: int, at: datetime) -> int:
     """Close jobs that used every attempt (a job that kills its worker every time must not loop)."""
     result = conn.execute(
@@ -183,16 +193,6 @@ def get_snapshot(conn: Connection, *, org_id: int, project_id: int) -> sa.Row[An
             quality_snapshots.c.org_id == org_id, quality_snapshots.c.project_id == project_id
         )
     ).first()
-
-
-def snapshot_seconds(conn: Connection, *, org_id: int, project_id: int) -> float | None:
-    """How long the project's last quality refresh took (None before the first)."""
-    found = conn.execute(
-        sa.select(quality_snapshots.c.seconds).where(
-            quality_snapshots.c.org_id == org_id, quality_snapshots.c.project_id == project_id
-        )
-    ).scalar_one_or_none()
-    return None if found is None else float(found)
 
 
 def snapshot_workers(conn: Connection, *, org_id: int, project_id: int) -> dict[str, Any]:

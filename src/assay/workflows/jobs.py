@@ -45,26 +45,21 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-DUTY = 4.0  # a project's refresh waits at least this many times its last duration after an answer
+DUTY = 4.0  # after a job ran t seconds, the next of its project and kind waits at least DUTY * t
 
 
 def queue_quality_refresh(hub: Assay, conn: Connection, *, org_id: int, project_id: int) -> None:
     """Queue a refresh of the project's quality; call it inside the write that changed the answers, so
-    that the answer and the promise to look at it commit together.
-
-    It waits ``ASSAY_QUALITY_DELAY_S``, or ``DUTY`` times as long as the project's last refresh took
-    if that is longer: a project whose refresh takes 40 s is refreshed every few minutes while
-    answers stream in, instead of keeping a worker busy all the time.
-    """
+    that the answer and the promise to look at it commit together.  One INSERT: it waits
+    ``ASSAY_QUALITY_DELAY_S``, and ``run_one`` pushes it further out after a slow refresh."""
     at = now()
-    last = store.snapshot_seconds(conn, org_id=org_id, project_id=project_id) or 0.0
     store.enqueue(
         conn,
         org_id=org_id,
         project_id=project_id,
         kind=QUALITY_REFRESH,
         at=at,
-        run_after=at + timedelta(seconds=max(hub.config.quality_delay_s, DUTY * last)),
+        run_after=at + timedelta(seconds=hub.config.quality_delay_s),
     )
 
 
@@ -116,8 +111,18 @@ def run_one(
         with hub.db.write() as conn:
             store.finish(conn, job_id=int(job.id), worker=worker, at=now(), error=error, failed=True)
         return {"id": int(job.id), "kind": job.kind, "state": "failed", "error": error}
+    finished = now()
     with hub.db.write() as conn:
-        store.finish(conn, job_id=int(job.id), worker=worker, at=now(), result=result)
+        store.finish(conn, job_id=int(job.id), worker=worker, at=finished, result=result)
+        # A project whose refresh takes 40 s is refreshed every few minutes while answers stream
+        # in, instead of keeping a worker busy for good: the job queued meanwhile waits DUTY times
+        # as long as this one ran (decided here, off the submit path).
+        store.hold_queued(
+            conn,
+            project_id=job.project_id,
+            kind=job.kind,
+            until=finished + DUTY * (finished - job.started_at),
+        )
     return {"id": int(job.id), "kind": job.kind, "state": "done", "result": result}
 
 
