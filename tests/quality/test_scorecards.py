@@ -15,6 +15,16 @@ def test_wilson_interval_matches_the_textbook_value() -> None:
         wilson_interval(k=3, n=2)
 
 
+def test_wilson_interval_holds_the_observed_share_at_the_ends() -> None:
+    # Rounding once left 12/12 with a high end of 1 - 2e-16, below the observed accuracy of 1.
+    for n in range(1, 500):
+        assert wilson_interval(k=n, n=n)[1] == 1.0
+        assert wilson_interval(k=0, n=n)[0] == 0.0
+        for k in (1, n // 2, n - 1):
+            low, high = wilson_interval(k=k, n=n)
+            assert 0.0 <= low <= k / n <= high <= 1.0
+
+
 def test_workforce_accuracy_test() -> None:
     strong, weak = proportion(k=95, n=100), proportion(k=70, n=100)
     test = compare_accuracy(strong, weak)

@@ -44,7 +44,11 @@ def wilson_interval(*, k: int, n: int, confidence: float = 0.95) -> tuple[float,
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # In exact arithmetic the interval holds p, and reaches 0 (1) when k == 0 (k == n); rounding
+    # can leave it a hair short (1 - 2e-16 for 12/12), so the ends are pinned where they belong.
+    low = 0.0 if k == 0 else min(p, max(0.0, centre - half))
+    high = 1.0 if k == n else max(p, min(1.0, centre + half))
+    return low, high
 
 
 def proportion(*, k: int, n: int, confidence: float = 0.95) -> Proportion:
