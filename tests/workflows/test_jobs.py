@@ -158,6 +158,35 @@ def test_a_dead_workers_job_is_taken_again_and_the_late_finish_is_refused(hub: A
         assert not store.finish(conn, job_id=int(job.id), worker="dead", at=now())
 
 
+def test_a_projects_refresh_waits_while_another_of_it_runs(hub: Assay) -> None:
+    """Two server processes each run a worker: the refresh queued while one runs must not start
+    beside it (the same fit twice), only after it, or once the runner's lease has run out."""
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project, other = _project(hub, manager), _project(hub, manager)
+    _answer(hub, make_member(hub, org), project, "positive")
+    late = now() + timedelta(days=1)
+    with hub.db.write() as conn:
+        first = store.claim(conn, worker="a", at=now(), due_by=late, until=late, max_attempts=3)
+        assert first is not None and first.project_id == project.id
+    _answer(hub, make_member(hub, org), project, "neutral")  # queued while "a" still runs
+    _answer(hub, make_member(hub, org), other, "neutral")
+    with hub.db.read() as conn:
+        assert store.anything_due(conn, at=now(), project_id=project.id, due_by=late) is False
+    with hub.db.write() as conn:
+        taken = store.claim(conn, worker="b", at=now(), due_by=late, until=late, max_attempts=3)
+        # Another project's refresh is not held up by it.
+        assert taken is not None and taken.project_id == other.id
+        assert store.claim(conn, worker="b", at=now(), due_by=late, until=late, max_attempts=3) is None
+    # The quality report does the work itself rather than wait for "a" (read-your-writes holds).
+    fresh = quality.project_quality(hub, manager.actor(hub), project.id)
+    assert fresh["answers"] == 2
+    with hub.db.write() as conn:
+        assert store.finish(conn, job_id=int(first.id), worker="a", at=now())
+        taken = store.claim(conn, worker="b", at=now(), due_by=late, until=late, max_attempts=3)
+        assert taken is not None and taken.project_id == project.id and taken.id != first.id
+
+
 def test_a_failing_job_is_recorded_and_one_that_keeps_dying_is_given_up(
     hub: Assay, monkeypatch: pytest.MonkeyPatch
 ) -> None:

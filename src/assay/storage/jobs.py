@@ -32,9 +32,25 @@ def enqueue(
 
 
 def _due(at: datetime, due_by: datetime | None) -> sa.ColumnElement[bool]:
-    """Queued and past its delay (judged at ``due_by``), or running under a lease that ran out."""
+    """Queued and past its delay (judged at ``due_by``), or running under a lease that ran out.
+
+    A queued job waits while another of its project and kind runs under a live lease: two
+    refreshes of one project at once (two server processes, each with a worker) would do the same
+    work twice, and the one finishing holds the queued one back after a slow run (``hold_queued``).
+    """
+    running = jobs.alias("sibling")
+    busy = (
+        sa.select(running.c.id)
+        .where(
+            running.c.project_id == jobs.c.project_id,
+            running.c.kind == jobs.c.kind,
+            running.c.state == "running",
+            running.c.locked_until >= at,
+        )
+        .exists()
+    )
     return sa.or_(
-        sa.and_(jobs.c.state == "queued", jobs.c.run_after <= (due_by or at)),
+        sa.and_(jobs.c.state == "queued", jobs.c.run_after <= (due_by or at), ~busy),
         sa.and_(jobs.c.state == "running", jobs.c.locked_until < at),
     )
 
