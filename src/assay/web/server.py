@@ -58,6 +58,9 @@ def stop_workers(process: multiprocessing.process.BaseProcess | None, timeout: f
         process.join(5)
 
 
+KEEP_ALIVE_S = 75
+
+
 def serve(hub: Assay, *, host: str, port: int) -> None:
     process = start_workers(hub.config)
     try:
@@ -69,6 +72,10 @@ def serve(hub: Assay, *, host: str, port: int) -> None:
             access_log=False,
             proxy_headers=False,
             server_header=False,
+            # Longer than the idle timeout of the proxies put in front (60 s is the usual default):
+            # a server that closes an idle connection first races the proxy's next request on it,
+            # which then fails with a reset (a 502 for the user).  uvicorn's own default is 5 s.
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     finally:
         stop_workers(process)
