@@ -95,3 +95,31 @@ def test_servers_starting_together_on_a_fresh_sqlite_file_migrate_once(tmp_path:
         assert migrate.current(db) == migrate.head()
     finally:
         db.dispose()
+
+
+def test_one_annotators_gold_answers_are_read_through_their_index(db_url: str) -> None:
+    """The gold gate after each gold answer reads that annotator's answers in the project; it once
+    walked every answer of the project (an OR with an empty workforce list kept the index out)."""
+    from assay.storage import gates
+
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        with db.read() as conn:
+            seen: list[str] = []
+            execute = conn.execute
+
+            def capture(stmt: object, *args: object, **kwargs: object) -> object:
+                seen.append(str(stmt.compile(conn, compile_kwargs={"literal_binds": True})))  # type: ignore[attr-defined]
+                return execute(stmt, *args, **kwargs)  # type: ignore[arg-type]
+
+            conn.execute = capture  # type: ignore[method-assign]
+            gates.gold_answers(conn, org_id=1, project_id=1, user_ids=[7])
+            conn.execute = execute  # type: ignore[method-assign]
+            assert " OR " not in seen[0] and "annotations.user_id IN (7)" in seen[0], seen[0]
+            if db.dialect != "sqlite":
+                return  # PostgreSQL's planner picks among indexes by statistics: on empty tables any
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {seen[0]}"))
+        assert "ix_annotations_user" in plan, plan
+    finally:
+        db.dispose()

@@ -169,9 +169,10 @@ def gold_answers(
         .where(
             annotations_t.c.org_id == org_id,
             annotations_t.c.project_id == project_id,
+            # Only the lists given: an OR with an empty IN keeps the planner off ix_annotations_user.
             sa.or_(
-                annotations_t.c.user_id.in_(list(user_ids)),
-                annotations_t.c.workforce_id.in_(list(workforce_ids)),
+                *([annotations_t.c.user_id.in_(list(user_ids))] if user_ids else []),
+                *([annotations_t.c.workforce_id.in_(list(workforce_ids))] if workforce_ids else []),
             ),
             items.c.is_gold.is_(True),
         )

@@ -234,6 +234,8 @@ annotations = sa.Table(
 sa.Index("ix_annotations_item", annotations.c.project_id, annotations.c.item_id)
 # Item pages, reviews and export pages look annotations up by item id alone.
 sa.Index("ix_annotations_item_id", annotations.c.item_id)
+# The gold gates read one annotator's answers in a project.
+sa.Index("ix_annotations_user", annotations.c.project_id, annotations.c.user_id)
 
 reviews = sa.Table(
     "reviews",
