@@ -195,10 +195,26 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     model = quality.aggregate(answers, method=project.settings.method, gold=gold or None)
     # Each annotator's expected accuracy under the fit: the mean posterior of the values they gave.
     given = model.probas_[answers.task, answers.label]
+    # With each annotator's gold record and workforce, from which the per-answer settling check
+    # sums the workforces' records (``gates.team_records``) instead of reading every gold answer.
+    team_of = {int(r.user_id): r.workforce_id for r in voting}
+    marks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for r in voting:
+        mark = gates.score(r.answers, r.gold, question) if r.is_gold else None
+        if mark is not None:
+            marks[int(r.user_id)][0] += mark
+            marks[int(r.user_id)][1] += 1
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
-        workers[str(user)] = {"expected_accuracy": float(mine.mean()), "answers": len(mine)}
+        right, seen = marks[int(user)]
+        workers[str(user)] = {
+            "expected_accuracy": float(mine.mean()),
+            "answers": len(mine),
+            "workforce_id": team_of[int(user)],
+            "gold_right": right,
+            "gold_seen": seen,
+        }
     target = project.settings.target_confidence
     sure: list[tuple[int, int]] = []
     if target is None:
