@@ -10,9 +10,9 @@ probability ``p`` and otherwise picks a wrong value uniformly).  ``p`` comes fro
 method: every quality refresh (``workflows.quality.refresh``, in the background) fits it over all
 answers with gold held fixed, and an annotator's ``p`` is the mean posterior of the values they
 gave.  Before a refresh has seen an annotator, their gold accuracy in the project stands in.  Either
-is shrunk towards the workforce's gold record, and that towards a Beta(3, 1) prior (an unmeasured
-annotator counts as 75% right).  The check runs after each answer (two small reads and a key
-lookup) and again over every open item at each refresh, when the accuracies have moved.  When the
+is shrunk towards the workforce's gold record (summed from the last refresh's snapshot), and that
+towards a Beta(3, 1) prior (an unmeasured annotator counts as 75% right).  The check runs after each
+answer (the item's votes, the snapshot, and the gold answers of voters the refresh has not seen) and again over every open item at each refresh, when the accuracies have moved.  When the
 largest posterior reaches ``target_confidence``, with at least two answers, the item is settled
 (closed for good).
 """
