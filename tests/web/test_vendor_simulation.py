@@ -6,7 +6,7 @@ least 30% fewer answers than a fixed overlap of 5 for the same aggregated accura
 "The same": within half a point.  The two projects draw different answers, and with 1,800 normal
 items the standard error of the difference of their accuracies is about 0.35 points; so the bar is
 about one and a half standard errors.  Measured on this code (seeds below): fixed overlap 5,
-9,000 answers, accuracy 0.989; adaptive (target 0.995), 5,928 answers (34% fewer), accuracy 0.988.
+9,000 answers, accuracy 0.989; adaptive (target 0.995), 6,063 answers (33% fewer), accuracy 0.991.
 The background job workers are stood in for by running the queue every 100 answers.
 
 Seeds are fixed, so the run is deterministic.  Each 95% interval misses its truth in one run out of
