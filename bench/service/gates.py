@@ -8,8 +8,9 @@ SQLite (``refresh.build``: 60 annotators in one workforce, overlap 3, 10% gold),
 (the snapshot the settling check reads), and times, best of ``--repeat``:
 
 - ``pause read``: one annotator's gold answers (through ``ix_annotations_user``);
-- ``settle read, workforces``: the voters' and their workforce's gold answers, as the settling
-  check read them before it took workforce records from the snapshot (kept here as the reference);
+- ``settle read, workforces``: every gold answer of the voters' workforce (here: of all 60
+  annotators), as the settling check read them before it took workforce records from the
+  snapshot (kept here as the reference);
 - ``settle read, snapshot``: what it reads now: the snapshot's per-annotator figures, summed per
   workforce (``gates.team_records``).
 
@@ -50,19 +51,16 @@ def measure(n: int, repeat: int) -> tuple[float, float, float]:
         org_id, project_id = build(hub, n, seed=n)
         quality.refresh(hub, org_id=org_id, project_id=project_id)
         with hub.db.read() as conn:
-            voters = conn.exec_driver_sql(
-                "SELECT user_id, workforce_id FROM annotations ORDER BY id LIMIT 3"
-            ).all()
-            users = [int(v.user_id) for v in voters]
-            teams = sorted({int(v.workforce_id) for v in voters})
+            users = [
+                int(u) for u in conn.exec_driver_sql("SELECT DISTINCT user_id FROM annotations").scalars()
+            ]
 
             def pause() -> Any:
                 return gate_store.gold_answers(conn, org_id=org_id, project_id=project_id, user_ids=users[:1])
 
             def settle_old() -> Any:
-                return gate_store.gold_answers(
-                    conn, org_id=org_id, project_id=project_id, user_ids=users, workforce_ids=teams
-                )
+                # Every annotator here is in the one workforce: its gold answers are all of theirs.
+                return gate_store.gold_answers(conn, org_id=org_id, project_id=project_id, user_ids=users)
 
             def settle_new() -> Any:
                 return gates.team_records(

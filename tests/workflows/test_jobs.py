@@ -425,11 +425,11 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
     assert {f["workforce_id"] for f in model.values()} == {team_id}
     assert gates.team_records(model) == {team_id: (float(gold_answers), float(gold_answers))}
 
-    calls: list[tuple[list[int], list[int]]] = []
+    calls: list[list[int]] = []
     read = gate_store.gold_answers
 
     def spy(conn: Any, **kw: Any) -> Any:
-        calls.append((list(kw.get("user_ids", ())), list(kw.get("workforce_ids", ()))))
+        calls.append(list(kw["user_ids"]))
         return read(conn, **kw)
 
     monkeypatch.setattr(gate_store, "gold_answers", spy)
@@ -447,11 +447,11 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
         )
     assert voted is not None
     gates.settle_if_sure(hub, seen[0].actor(hub), project, int(voted))
-    assert calls == [([], [])]  # everyone voting was seen by the refresh: nothing to read
+    assert calls == [[]]  # everyone voting was seen by the refresh: nothing to read
     newcomer = make_member(hub, org, workforce="Vendor A", vendor=True)
     newcomer_id = int(newcomer.actor(hub).user_id)
     for _ in range(12):
         _answer(hub, newcomer, project, "positive")
-    # No workforce is read; of the voters only the one the refresh has not seen.
-    assert ([newcomer_id], []) in calls
-    assert all(teams == [] and set(users) <= {newcomer_id} for users, teams in calls)
+    # Of the voters, only the one the refresh has not seen is read; no workforce's gold answers are.
+    assert [newcomer_id] in calls
+    assert all(set(users) <= {newcomer_id} for users in calls)

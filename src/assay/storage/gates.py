@@ -149,13 +149,12 @@ def gold_answers(
     *,
     org_id: int,
     project_id: int,
-    user_ids: Sequence[int] = (),
-    workforce_ids: Sequence[int] = (),
+    user_ids: Sequence[int],
     since: datetime | None = None,
 ) -> list[sa.Row[Any]]:
-    """(user_id, workforce_id, answers of record, gold, created_at) of the answers to a project's gold
-    items by these annotators or by these workforces."""
-    if not user_ids and not workforce_ids:
+    """(user_id, workforce_id, answers of record, gold, created_at) of these annotators' answers to
+    a project's gold items, read through ix_annotations_user (project_id, user_id)."""
+    if not user_ids:
         return []
     stmt = (
         sa.select(
@@ -169,11 +168,7 @@ def gold_answers(
         .where(
             annotations_t.c.org_id == org_id,
             annotations_t.c.project_id == project_id,
-            # Only the lists given: an OR with an empty IN keeps the planner off ix_annotations_user.
-            sa.or_(
-                *([annotations_t.c.user_id.in_(list(user_ids))] if user_ids else []),
-                *([annotations_t.c.workforce_id.in_(list(workforce_ids))] if workforce_ids else []),
-            ),
+            annotations_t.c.user_id.in_(list(user_ids)),
             items.c.is_gold.is_(True),
         )
     )

@@ -10,9 +10,10 @@ probability ``p`` and otherwise picks a wrong value uniformly).  ``p`` comes fro
 method: every quality refresh (``workflows.quality.refresh``, in the background) fits it over all
 answers with gold held fixed, and an annotator's ``p`` is the mean posterior of the values they
 gave.  Before a refresh has seen an annotator, their gold accuracy in the project stands in.  Either
-is shrunk towards the workforce's gold record (summed from the last refresh's snapshot), and that
+is shrunk towards the workforce's gold record as of that refresh (none before the first), and that
 towards a Beta(3, 1) prior (an unmeasured annotator counts as 75% right).  The check runs after each
-answer (the item's votes, the snapshot, and the gold answers of voters the refresh has not seen) and again over every open item at each refresh, when the accuracies have moved.  When the
+answer (it reads the item's votes, the snapshot, and the gold answers of voters the refresh has not
+seen) and again over every open item at each refresh, when the accuracies have moved.  When the
 largest posterior reaches ``target_confidence``, with at least two answers, the item is settled
 (closed for good).
 """
@@ -170,6 +171,17 @@ def posterior(votes: list[tuple[Any, float]], n_values: int) -> float:
     return 1.0 / total
 
 
+def gold_records(rows: list[Any], question: str) -> dict[int, tuple[int, int]]:
+    """(right, seen) per annotator over gold answers (rows with ``user_id``, ``answers``, ``gold``)."""
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        mark = score(r.answers, r.gold, question)
+        if mark is not None:
+            out[int(r.user_id)][0] += mark
+            out[int(r.user_id)][1] += 1
+    return {user: (right, seen) for user, (right, seen) in out.items()}
+
+
 def team_records(model: dict[str, Any]) -> dict[int, tuple[float, float]]:
     """(right, seen) gold answers per workforce, summed from a refresh's per-annotator figures."""
     out: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -181,44 +193,29 @@ def team_records(model: dict[str, Any]) -> dict[int, tuple[float, float]]:
 
 
 def accuracies(
-    rows: list[Any],
-    question: str,
-    votes: list[Any],
-    model: dict[str, Any] | None = None,
-    teams: dict[int, tuple[float, float]] | None = None,
+    votes: list[Any], model: dict[str, Any], own_gold: dict[int, tuple[int, int]] | None = None
 ) -> dict[int, float]:
     """Each voter's estimated accuracy: their record, shrunk towards their workforce's gold record
     (itself shrunk towards the Beta prior), so a new member of a measured workforce starts from
     what the workforce has shown rather than from a guess.
 
-    Their record is what the last quality refresh's fit of the project's method says of them
-    (``model``: the mean posterior of the values they gave, over every answer, gold held fixed), or,
-    before a refresh has seen them, their gold answers alone.  The workforces' records are
-    ``teams`` when given (a refresh's, see ``team_records``), else counted from ``rows``.
+    ``model`` is the last quality refresh's per-annotator figures (``workflows.quality._fit``).  A
+    voter's record is what its fit of the project's method says of them (the mean posterior of the
+    values they gave, over every answer, gold held fixed), or, before a refresh has seen them, their
+    gold answers alone (``own_gold``, see ``gold_records``).  The workforces' records are the
+    refresh's too (``team_records``).
     """
-    mine: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    team: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for r in rows:
-        mark = score(r.answers, r.gold, question)
-        if mark is None:
-            continue
-        mine[int(r.user_id)][0] += mark
-        mine[int(r.user_id)][1] += 1
-        if r.workforce_id is not None:
-            team[int(r.workforce_id)][0] += mark
-            team[int(r.workforce_id)][1] += 1
-    if teams is not None:
-        team = defaultdict(lambda: [0.0, 0.0], {k: [right, seen] for k, (right, seen) in teams.items()})
+    teams = team_records(model)
     out: dict[int, float] = {}
     for v in votes:
-        right, seen = team[int(v.workforce_id)] if v.workforce_id is not None else (0.0, 0.0)
+        right, seen = teams.get(int(v.workforce_id), (0.0, 0.0)) if v.workforce_id is not None else (0.0, 0.0)
         prior = (right + PRIOR_RIGHT) / (seen + PRIOR_RIGHT + PRIOR_WRONG)
-        fitted = (model or {}).get(str(int(v.user_id)))
+        fitted = model.get(str(int(v.user_id)))
         if fitted:
             own_seen = float(fitted["answers"])
             own_right = float(fitted["expected_accuracy"]) * own_seen
         else:
-            own_right, own_seen = mine[int(v.user_id)]
+            own_right, own_seen = (own_gold or {}).get(int(v.user_id), (0, 0))
         out[int(v.user_id)] = (own_right + TEAM_WEIGHT * prior) / (own_seen + TEAM_WEIGHT)
     return out
 
@@ -255,21 +252,12 @@ def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> 
         if len(votes) < MIN_VOTES:
             return
         model = job_store.snapshot_workers(conn, org_id=actor.org_id, project_id=project.id)
-        teams = team_records(model) if model else None
-        if teams is None:
-            # Before the first refresh: the voters' and their workforces' gold answers, read here.
-            users = sorted({int(v.user_id) for v in votes})
-            team_ids = sorted({int(v.workforce_id) for v in votes if v.workforce_id is not None})
-        else:
-            # The workforces' records come from the last refresh: reading every gold answer of a
-            # workforce after each answer grew with the project (281 ms at 300k answers).  Only
-            # annotators that refresh has not seen yet are read, by the (project, user) index.
-            users = sorted({int(v.user_id) for v in votes if str(int(v.user_id)) not in model})
-            team_ids = []
-        rows = gates.gold_answers(
-            conn, org_id=actor.org_id, project_id=project.id, user_ids=users, workforce_ids=team_ids
-        )
-    accuracy = accuracies(rows, question, votes, model, teams)
+        # Everything but the gold answers of voters the last refresh has not seen comes from its
+        # snapshot: reading the workforces' gold answers here, after every answer, grew with the
+        # project (584 ms at 300k answers, bench/service/gates.py).
+        unseen = sorted({int(v.user_id) for v in votes if str(int(v.user_id)) not in model})
+        rows = gates.gold_answers(conn, org_id=actor.org_id, project_id=project.id, user_ids=unseen)
+    accuracy = accuracies(votes, model, gold_records(rows, question))
     if sure_enough(votes, question, len(values), accuracy, target):
         with hub.db.write() as conn:
             leases.settle(conn, item_id=item_id)

@@ -198,16 +198,11 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     # With each annotator's gold record and workforce, from which the per-answer settling check
     # sums the workforces' records (``gates.team_records``) instead of reading every gold answer.
     team_of = {int(r.user_id): r.workforce_id for r in voting}
-    marks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for r in voting:
-        mark = gates.score(r.answers, r.gold, question) if r.is_gold else None
-        if mark is not None:
-            marks[int(r.user_id)][0] += mark
-            marks[int(r.user_id)][1] += 1
+    marks = gates.gold_records([r for r in voting if r.is_gold], question)
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
-        right, seen = marks[int(user)]
+        right, seen = marks.get(int(user), (0, 0))
         workers[str(user)] = {
             "expected_accuracy": float(mine.mean()),
             "answers": len(mine),
@@ -224,9 +219,8 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     for r in voting:
         if not r.is_gold and not r.settled:
             votes[int(r.item_id)].append(r)
-    gold_rows = [r for r in voting if r.is_gold]
     voters = [r for rs in votes.values() for r in rs]
-    accuracy = gates.accuracies(gold_rows, question, voters, workers) if voters else {}
+    accuracy = gates.accuracies(voters, workers)  # every voter is in the fit just made
     for item_id, item_votes in votes.items():
         if gates.sure_enough(item_votes, question, len(book), accuracy, target):
             sure.append((item_id, len(item_votes)))
