@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -31,6 +31,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from assay.errors import Invalid
+
+T = TypeVar("T")
+IN_LIST_MAX = 500  # values per IN (...) list: well under SQLite's bound on a statement's parameters
+
+
+def in_chunks(values: Sequence[T], size: int = IN_LIST_MAX) -> Iterator[Sequence[T]]:
+    """``values`` in slices short enough for one ``IN (...)`` list on either backend."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
 
 #: The organisation the current request acts in (None: system scope).  Contextvars follow the work
 #: into the threadpool (anyio copies the context), so a sync route sees what its request set.

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from assay.errors import Conflict, NotFound
+from assay.storage.engine import in_chunks
 from assay.storage.people import now
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import items, projects
@@ -131,8 +132,7 @@ def has_external_ids(conn: Connection, *, project_id: int) -> bool:
 
 def existing_external_ids(conn: Connection, *, project_id: int, external_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start : start + 500]
+    for chunk in in_chunks(external_ids):
         rows = conn.execute(
             sa.select(items.c.external_id).where(
                 items.c.project_id == project_id, items.c.external_id.in_(chunk)
@@ -243,10 +243,10 @@ def item_batches(
 ) -> dict[int, tuple[int, str | None]]:
     """item id → (project id, batch) for the given items of the organisation."""
     found: dict[int, tuple[int, str | None]] = {}
-    for start in range(0, len(item_ids), 500):
+    for chunk in in_chunks(item_ids):
         rows = conn.execute(
             sa.select(items.c.id, items.c.project_id, items.c.batch).where(
-                items.c.org_id == org_id, items.c.id.in_(item_ids[start : start + 500])
+                items.c.org_id == org_id, items.c.id.in_(chunk)
             )
         )
         found.update((int(r.id), (int(r.project_id), r.batch)) for r in rows)

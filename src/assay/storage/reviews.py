@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.storage.engine import in_chunks
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import items, reviews
 
@@ -96,16 +97,13 @@ def pending_count(conn: Connection, *, org_id: int, project_id: int) -> int:
     )
 
 
-ID_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound on bound parameters
-
-
 def reviewed_ids(conn: Connection, *, annotation_ids: list[int]) -> set[int]:
     """Which of these annotations a reviewer (not their own annotator) has judged; any number of ids."""
     found: set[int] = set()
-    for at in range(0, len(annotation_ids), ID_CHUNK):
+    for chunk in in_chunks(annotation_ids):
         rows = conn.execute(
             sa.select(annotations_t.c.id).where(
-                annotations_t.c.id.in_(annotation_ids[at : at + ID_CHUNK]), sa.exists().where(_by_reviewer())
+                annotations_t.c.id.in_(chunk), sa.exists().where(_by_reviewer())
             )
         )
         found.update(int(r.id) for r in rows)
