@@ -12,7 +12,7 @@ SQLite (``refresh.build``: 60 annotators in one workforce, overlap 3, 10% gold),
   annotators), as the settling check read them before it took workforce records from the
   snapshot (kept here as the reference);
 - ``settle read, snapshot``: what it reads now: the snapshot's per-annotator figures, summed per
-  workforce (``gates.team_records``).
+  workforce (``adaptive.team_records``).
 
     .venv/bin/python bench/service/gates.py                   # 30k, 300k and 1M answers
     .venv/bin/python bench/service/gates.py --answers 30000
@@ -33,7 +33,7 @@ from assay.app import Assay
 from assay.settings import Config
 from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
-from assay.workflows import gates, quality
+from assay.workflows import adaptive, quality
 
 
 def best_ms(fn: Callable[[], Any], repeat: int) -> float:
@@ -63,7 +63,7 @@ def measure(n: int, repeat: int) -> tuple[float, float, float]:
                 return gate_store.gold_answers(conn, org_id=org_id, project_id=project_id, user_ids=users)
 
             def settle_new() -> Any:
-                return gates.team_records(
+                return adaptive.team_records(
                     job_store.snapshot_workers(conn, org_id=org_id, project_id=project_id)
                 )
 

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
+from assay.workflows.adaptive import posterior
 from assay.workflows.flags import machine_text_signals
-from assay.workflows.gates import _pause_reason, posterior
+from assay.workflows.gates import _pause_reason
 
 
 def test_posterior_matches_the_one_coin_model_by_hand() -> None:

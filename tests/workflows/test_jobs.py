@@ -386,7 +386,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
     """The per-answer check read every gold answer of the voters' workforces (281 ms at 300k
     answers, after every answer); once a refresh has run it reads only annotators it has not seen."""
     from assay.storage import gates as gate_store
-    from assay.workflows import gates
+    from assay.workflows import adaptive
 
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")
@@ -423,7 +423,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
         ).scalar_one()
     assert gold_answers > 0
     assert {f["workforce_id"] for f in model.values()} == {team_id}
-    assert gates.team_records(model) == {team_id: (float(gold_answers), float(gold_answers))}
+    assert adaptive.team_records(model) == {team_id: (float(gold_answers), float(gold_answers))}
 
     calls: list[list[int]] = []
     read = gate_store.gold_answers
@@ -446,7 +446,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
             .first()
         )
     assert voted is not None
-    gates.settle_if_sure(hub, seen[0].actor(hub), project, int(voted))
+    adaptive.settle_if_sure(hub, seen[0].actor(hub), project, int(voted))
     assert calls == [[]]  # everyone voting was seen by the refresh: nothing to read
     newcomer = make_member(hub, org, workforce="Vendor A", vendor=True)
     newcomer_id = int(newcomer.actor(hub).user_id)

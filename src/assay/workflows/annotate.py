@@ -20,7 +20,7 @@ from assay.storage import leases
 from assay.storage import projects as store
 from assay.storage.engine import org_scope
 from assay.storage.people import now
-from assay.workflows import access, gates, jobs
+from assay.workflows import access, adaptive, gates, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -293,7 +293,7 @@ def submit(
             if is_gold:
                 gates.after_gold_answer(hub, actor, project)
             else:
-                gates.settle_if_sure(hub, actor, project, item_id)
+                adaptive.settle_if_sure(hub, actor, project, item_id)
 
     if defer is None:
         run_gates()

@@ -30,7 +30,7 @@ from assay.storage import jobs as job_store
 from assay.storage import leases
 from assay.storage import projects as project_store
 from assay.storage.people import now
-from assay.workflows import access, gates, jobs, workforces
+from assay.workflows import access, adaptive, gates, jobs, workforces
 from assay.workflows import projects as project_flows
 
 if TYPE_CHECKING:
@@ -196,9 +196,9 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     # Each annotator's expected accuracy under the fit: the mean posterior of the values they gave.
     given = model.probas_[answers.task, answers.label]
     # With each annotator's gold record and workforce, from which the per-answer settling check
-    # sums the workforces' records (``gates.team_records``) instead of reading every gold answer.
+    # sums the workforces' records (``adaptive.team_records``) instead of reading every gold answer.
     team_of = {int(r.user_id): r.workforce_id for r in voting}
-    marks = gates.gold_records([r for r in voting if r.is_gold], question)
+    marks = adaptive.gold_records([r for r in voting if r.is_gold], question)
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
@@ -214,15 +214,15 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     sure: list[tuple[int, int]] = []
     if target is None:
         return workers, sure
-    # The settling rule is the per-answer one (``gates.sure_enough``), with the accuracies just fitted.
+    # The settling rule is the per-answer one (``adaptive.sure_enough``), with the accuracies just fitted.
     votes: dict[int, list[Any]] = defaultdict(list)
     for r in voting:
         if not r.is_gold and not r.settled:
             votes[int(r.item_id)].append(r)
     voters = [r for rs in votes.values() for r in rs]
-    accuracy = gates.accuracies(voters, workers)  # every voter is in the fit just made
+    accuracy = adaptive.accuracies(voters, workers)  # every voter is in the fit just made
     for item_id, item_votes in votes.items():
-        if gates.sure_enough(item_votes, question, len(book), accuracy, target):
+        if adaptive.sure_enough(item_votes, question, len(book), accuracy, target):
             sure.append((item_id, len(item_votes)))
     return workers, sure
 
