@@ -11,48 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-import time
-from collections.abc import Callable
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assay.throttle import TokenBuckets
 from assay.web import errors
 
+__all__ = ["RateLimit", "TokenBuckets"]
+
 API_PREFIX = "/api/"
-MAX_BUCKETS = 100_000
-
-
-class TokenBuckets:
-    """Buckets by key; thread-safe; memory bounded by forgetting buckets that have refilled."""
-
-    def __init__(self, *, per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_s = per_s
-        self.burst = burst
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Take one request from ``key``'s bucket: 0 when allowed, else seconds until one is."""
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.per_s)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > MAX_BUCKETS:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.per_s
-
-    def _forget_full(self, now: float) -> None:
-        # A bucket that has refilled behaves exactly like a new one: dropping it changes nothing.
-        self._buckets = {
-            k: (t, at) for k, (t, at) in self._buckets.items() if t + (now - at) * self.per_s < self.burst
-        }
 
 
 def _caller(scope: Scope) -> str:
