@@ -5,19 +5,39 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from assay.app import Assay
-from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Invalid
 from assay.settings import Config
-from assay.storage import people, projects
 
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from assay.app import Assay
+    from assay.domain.people import Actor
+
+# Only what every command's --help needs is imported here: the database, the web stack, the
+# quality engine and Rich load inside the commands that use them (tests/cli/test_startup.py).
+
+
+class _Stderr:
+    """Rich's console on stderr, made on first use."""
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.console.print(*objects, **options)
+
+
+err = _Stderr()
 T = TypeVar("T")
 
 DataDir = Annotated[
@@ -55,6 +75,8 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def open_hub(data_dir: Path | None, database_url: str | None, *, migrate: bool = True, **extra: Any) -> Assay:
+    from assay.app import Assay
+
     config = Config.from_env(data_dir=data_dir, database_url=database_url, **extra)
     hub = Assay(config)
     if migrate:
@@ -64,6 +86,9 @@ def open_hub(data_dir: Path | None, database_url: str | None, *, migrate: bool =
 
 def operator(hub: Assay, org: str | None) -> Actor:
     """The person at the server's console acts as an owner of the chosen organisation."""
+    from assay.domain.people import Actor, Role
+    from assay.storage import people
+
     with hub.db.read() as conn:
         if org is None:
             slugs = people.org_slugs(conn)
@@ -89,6 +114,7 @@ def operator(hub: Assay, org: str | None) -> Actor:
 
 
 def project_ref(hub: Assay, actor: Actor, ref: str) -> Any:
+    from assay.storage import projects
     from assay.workflows import projects as project_flows
 
     with hub.db.read() as conn:

@@ -1,37 +1,71 @@
-"""The `assay` command line (Typer).  Commands are thin: parse, call a workflow, print."""
+"""The `assay` command line (Typer).  Commands are thin: parse, call a workflow, print.
+
+Commands import what they run inside their bodies, so that `assay --help` and every `assay X --help`
+load no database, web or NumPy code (tests/cli/test_startup.py; figures in bench/README.md).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, cast
+from typing import Annotated, Any, BinaryIO, ClassVar, cast
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typer.core import TyperGroup
 
+from assay import settings
 from assay.cli import common
 from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
-from assay.workflows import admin, export, ingest
 
+
+class Group(TyperGroup):
+    """A group whose own ``--help`` flag is False, not None, when a subcommand runs: Typer builds
+    a pydantic validator to coerce a None flag, which costs every subcommand's start a twentieth
+    of a second (bench/cli/startup.py)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
+class Commands(Group):
+    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality`` and are
+    imported only when one of them runs or the list of commands is shown, not for other commands."""
+
+    LAZY: ClassVar[dict[str, str]] = {"aggregate": "assay.cli.quality", "agreement": "assay.cli.quality"}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return names + [name for name in self.LAZY if name not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            holder = typer.Typer(rich_markup_mode=None)
+            importlib.import_module(self.LAZY[cmd_name]).register(holder)
+            built = typer.main.get_command(holder)
+            for name, command in getattr(built, "commands", {built.name: built}).items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
+
+# Plain help text, not Rich's panels: rendering help with Rich imports Markdown and layout code
+# that costs a tenth of a second on every `--help` (bench/cli/startup.py).
+PLAIN: Any = {"no_args_is_help": True, "rich_markup_mode": None, "cls": Group}
 app = typer.Typer(
     name="assay",
     help="assay: collect, quality-control and export expert human data for AI training.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **{**PLAIN, "cls": Commands},
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
-user_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-jobs_app = typer.Typer(help="The background job queue (quality refreshes).", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", **PLAIN)
+org_app = typer.Typer(help="Organisations (tenants).", **PLAIN)
+user_app = typer.Typer(help="Users and memberships.", **PLAIN)
+token_app = typer.Typer(help="API tokens.", **PLAIN)
+jobs_app = typer.Typer(help="The background job queue (quality refreshes).", **PLAIN)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(org_app, name="org")
@@ -39,7 +73,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
 
-@app.command()
+@app.command(epilog=settings.help_text())
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -171,6 +205,8 @@ def org_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an organisation."""
+    from assay.workflows import admin
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         org_id = admin.create_org(hub, slug=slug, name=name)
         common.err.print(f"created organisation {slug} (id {org_id})", markup=False)
@@ -195,6 +231,8 @@ def user_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user (or update their membership) in an organisation."""
+    from assay.workflows import admin
+
     with errors_to_exit():
         password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
         with open_hub(data_dir, database_url) as hub:
@@ -223,6 +261,8 @@ def token_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print a new API token, alone on stdout (it is stored hashed and never shown again)."""
+    from assay.workflows import admin
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         typer.echo(admin.create_token(hub, org=org, email=email, name=name))
 
@@ -271,7 +311,17 @@ def import_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import items into a project: all-or-nothing, with a progress bar."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     from assay.formats.readers import detect_format
+    from assay.workflows import ingest
 
     with errors_to_exit():
         if not file.is_file():
@@ -288,7 +338,10 @@ def import_(
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
             )
-            with Progress(*columns, console=common.err, transient=True) as bar, file.open("rb") as raw:
+            with (
+                Progress(*columns, console=common.err.console, transient=True) as bar,
+                file.open("rb") as raw,
+            ):
                 task = bar.add_task(f"importing {file.name}", total=size)
                 source = _Counting(raw, lambda n: bar.advance(task, n))
                 result = ingest.import_items(
@@ -318,6 +371,8 @@ def export_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
+    from assay.workflows import export
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
@@ -334,17 +389,6 @@ def export_(
                 fh.write(chunk)
         tmp.replace(out)  # never leave a half-written export under the real name
         common.err.print(f"wrote {out}", markup=False)
-
-
-def _register_optional() -> None:
-    try:
-        from assay.cli import quality
-    except ImportError:  # the quality engine ships in the same package; this guards partial installs
-        return
-    quality.register(app)
-
-
-_register_optional()
 
 
 def main() -> None:
