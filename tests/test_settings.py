@@ -16,7 +16,9 @@ from assay.settings import SETTING, SETTINGS, Config, Setting, markdown_table, m
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-TABLE = re.compile(r"<!-- settings table: generated, do not edit by hand -->\n(.*?)<!-- end of settings table -->", re.S)
+TABLE = re.compile(
+    r"<!-- settings table: generated, do not edit by hand -->\n(.*?)<!-- end of settings table -->", re.S
+)
 
 
 def _words(text: str) -> str:
@@ -115,7 +117,9 @@ def test_the_declared_maximum_is_enforced_naming_the_variable(s: Setting) -> Non
         ({"ASSAY_SECRET_KEY": "k" * 32, "ASSAY_SECRET_KEY_FILE": "/srv/key"}, "set ASSAY_SECRET_KEY or ASSAY_SECRET_KEY_FILE, not both"),
     ],
 )  # fmt: skip
-def test_bad_values_are_refused_in_one_sentence_naming_the_variable(env: dict[str, str], message: str) -> None:
+def test_bad_values_are_refused_in_one_sentence_naming_the_variable(
+    env: dict[str, str], message: str
+) -> None:
     with pytest.raises(Invalid) as info:
         Config.from_env(env)
     assert info.value.message == message
@@ -124,7 +128,11 @@ def test_bad_values_are_refused_in_one_sentence_naming_the_variable(env: dict[st
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(Invalid) as info:
         Config.from_env({"ASSAY_JOB_WORKERS": "65", "ASSAY_QUALITY_DELAY_S": "-1", "ASSAY_LOG_LEVEL": "loud"})
-    assert [e["loc"] for e in info.value.errors] == ["ASSAY_JOB_WORKERS", "ASSAY_QUALITY_DELAY_S", "ASSAY_LOG_LEVEL"]
+    assert [e["loc"] for e in info.value.errors] == [
+        "ASSAY_JOB_WORKERS",
+        "ASSAY_QUALITY_DELAY_S",
+        "ASSAY_LOG_LEVEL",
+    ]
     assert info.value.message.endswith("(and 2 more problems)")
 
 
@@ -154,9 +162,17 @@ def test_a_misspelt_variable_is_named_with_the_setting_meant() -> None:
         "ASSAY_TEST_PG_URL": "postgresql://",  # the test suite's own: nothing like a setting
         "ASSAY_SIM_ITEMS": "10",
     }
-    assert misspelt(env) == [("ASSAY_JOB_WORKER", "ASSAY_JOB_WORKERS"), ("ASSAY_SECRETKEY", "ASSAY_SECRET_KEY")]
+    assert misspelt(env) == [
+        ("ASSAY_JOB_WORKER", "ASSAY_JOB_WORKERS"),
+        ("ASSAY_SECRETKEY", "ASSAY_SECRET_KEY"),
+    ]
 
 
 def test_the_job_workers_are_described_as_what_they_are() -> None:
     # The old help said "threads per process" while the workers ran in a process of their own.
     assert "job process" in SETTING["job_workers"].help
+
+
+def test_a_path_given_as_text_in_code_is_a_path() -> None:
+    assert Config(data_dir="data", secret_key_file="k").data_dir == Path("data")  # type: ignore[arg-type]
+    assert Config(secret_key_file="k").secret_key_file == Path("k")  # type: ignore[arg-type]

@@ -164,6 +164,14 @@ class Config:
     )
     extra: Mapping[str, Any] = field(default_factory=dict)  # not a setting: room for embedders
 
+    def __post_init__(self) -> None:
+        # Embedders write Config(data_dir="…"): a path given as text is still a path.
+        for s in SETTINGS:
+            value = getattr(self, s.name)
+            coerced = s.coerce(value)
+            if coerced is not value:
+                object.__setattr__(self, s.name, coerced)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
         """Read ``ASSAY_*`` variables, then apply explicit overrides (CLI flags win); then ``check``."""
@@ -180,9 +188,7 @@ class Config:
                 shown = "" if s.secret else f"={raw!r}"
                 problems.append({"loc": s.env, "msg": f"{s.env}{shown} is not valid: {exc}"})
         _raise(problems)
-        for name, value in overrides.items():
-            if value is not None:
-                values[name] = SETTING[name].coerce(value) if name in SETTING else value
+        values.update({name: value for name, value in overrides.items() if value is not None})
         config = cls(**values)
         config.check()
         return config

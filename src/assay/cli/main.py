@@ -100,12 +100,12 @@ def demo(
     from assay.web.server import serve as run_server
 
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
-        hub.config = hub.config.with_generated_secret() if hub.config.secret_key is None else hub.config
         report = seed(hub)
         url = f"http://{host}:{port}"
         typer.echo(report.describe(url), err=False)
         if not no_serve:
-            run_server(hub, host=host, port=port)
+            # The demo is one process: without a key to share, it signs with a key of its own.
+            run_server(hub, host=host, port=port, ephemeral_key=True)
 
 
 @jobs_app.command("run")

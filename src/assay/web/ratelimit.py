@@ -18,6 +18,7 @@ from collections.abc import Callable
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assay import logs
 from assay.web import errors
 
 API_PREFIX = "/api/"
@@ -85,6 +86,10 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
+        client = scope.get("client")
+        logs.refusal(
+            action=f"{scope['method']} {scope['path']}", status=429, ip=client[0] if client else None
+        )
         body = errors.error_body(
             429,
             f"too many requests: this token may make {self.buckets.per_s:g} requests a second "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assay import logs
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import Forbidden, NotFound, Unauthorized
@@ -27,6 +28,15 @@ def audit_denial(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    logs.refusal(
+        action=action,
+        status=status,
+        ip=ip,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )
     with hub.db.write() as conn:
         audit.record(
             conn,

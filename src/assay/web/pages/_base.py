@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from assay import keys
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Forbidden, NotFound
@@ -82,10 +83,7 @@ def page_action(request: Request) -> str:
 
 def require_secret(hub: Assay) -> None:
     if not sessions.pages_enabled(hub):
-        raise PagesDisabled(
-            "the web pages are off: the operator must set ASSAY_SECRET_KEY to a long random value "
-            "(e.g. `openssl rand -hex 32`) and restart `assay serve`; the JSON API works without it"
-        )
+        raise PagesDisabled(keys.missing(hub.config))
 
 
 async def current_page(request: Request, hub: HubDep) -> Page:
