@@ -116,9 +116,11 @@ def test_with_an_external_database_no_key_is_made_and_start_up_says_what_to_set(
     found = keys.load(config)
     assert (found.source, found.config.secret_key) == ("none", None)
     assert list(tmp_path.iterdir()) == []  # no per-process (per-machine) key behind a load balancer
-    advice = keys.missing(config)
+    advice = keys.missing(config, operator=True)  # the start-up log: this server's own path
     assert f"ASSAY_SECRET_KEY_FILE={(tmp_path / 'secret_key').resolve()}" in advice
     assert "ASSAY_SECRET_KEY " in advice and "\n" not in advice
+    public = keys.missing(config)  # the pages: anyone may read them, so no path of this machine
+    assert str(tmp_path) not in public and "ASSAY_SECRET_KEY_FILE=/srv/assay/secret_key" in public
 
 
 def test_with_an_external_database_every_process_shares_the_named_key_file(tmp_path: Path) -> None:

@@ -156,8 +156,24 @@ def test_with_an_external_database_and_no_key_start_up_warns_what_to_set(
     assert (missing["level"], missing["event"]) == ("warning", "secret_key.missing")
     assert "set ASSAY_SECRET_KEY_FILE to one file all of them read" in str(missing["advice"])
     assert hub.config.secret_key is None
-    page = TestClient(create_app(hub)).get("/login")
+    client = TestClient(create_app(hub))
+    page = client.get("/login")
     assert page.status_code == 503 and "ASSAY_SECRET_KEY_FILE" in page.text  # the same sentence
+    landing = client.get("/", follow_redirects=False)
+    assert landing.status_code == 200 and "ASSAY_SECRET_KEY_FILE" in landing.text
+    assert str(hub.config.data_dir) not in page.text + landing.text  # no path of this machine
+
+
+def test_the_demo_signs_with_a_key_of_its_own_when_there_is_none_to_share(
+    hub: Assay, captured: pytest.LogCaptureFixture
+) -> None:
+    server.prepare(hub, ephemeral_key=True)
+    key = hub.config.secret_key
+    assert key is not None and len(key) == 64
+    assert list(hub.config.data_dir.glob("secret_key*")) == []  # nothing another process could share
+    (made,) = events(captured, "secret_key.")
+    assert (made["event"], made["source"]) == ("secret_key.generated", "ephemeral")
+    assert key not in lines(captured)
 
 
 def test_a_misspelt_variable_is_warned_about(

@@ -131,11 +131,12 @@ def _sync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def missing(config: Config) -> str:
+def missing(config: Config, *, operator: bool = False) -> str:
     """Why the pages are off, and what to set: one sentence for the start-up log, the landing page
-    and every page's 503."""
+    and every page's 503.  ``operator`` (the log) suggests this server's own path for the key file;
+    the pages, which anyone may read, show an example path instead."""
     if not config.embedded:
-        shared = (config.data_dir / KEY_FILE).resolve()
+        shared = (config.data_dir / KEY_FILE).resolve() if operator else Path("/srv/assay") / KEY_FILE
         return (
             "the web pages are off: with ASSAY_DATABASE_URL set, every `assay serve` must sign sessions "
             f"with the same secret key; set ASSAY_SECRET_KEY_FILE to one file all of them read (e.g. "

@@ -37,10 +37,12 @@ _secrets: set[str] = set()
 refusals = logging.getLogger("assay.access")
 
 
-def event(logger: logging.Logger, name: str, /, *, level: int = logging.INFO, **fields: Any) -> None:
-    """Log the event ``name`` (``area.what``) with ``fields``; fields that are None are left out."""
+def event(
+    logger: logging.Logger, name: str, /, *, level: int = logging.INFO, exc_info: bool = False, **fields: Any
+) -> None:
+    """Log the event ``name`` (``area.what``) with ``fields`` (None ones are left out); ``exc_info``
+    adds the exception being handled, traceback and all, to the same line."""
     if logger.isEnabledFor(level):
-        exc_info = bool(fields.pop("exc_info", False))
         logger.log(level, name, extra={FIELDS: fields}, exc_info=exc_info)
 
 

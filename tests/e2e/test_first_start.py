@@ -110,3 +110,24 @@ def test_serve_on_an_empty_data_dir_serves_the_pages_and_keeps_its_key(tmp_path:
     second_log = (tmp_path / "second.log").read_text()
     assert "event=secret_key.loaded" in second_log and "source=file" in second_log
     assert key not in second_log and key_file.read_text().strip() == key
+
+
+def test_a_key_file_others_can_read_stops_start_up_before_the_database_is_touched(tmp_path: Path) -> None:
+    data = tmp_path / "assay-data"
+    data.mkdir()
+    (data / "secret_key").write_text("k" * 64 + "\n")
+    (data / "secret_key").chmod(0o644)
+    done = subprocess.run(
+        cli_command("serve", "--port", str(free_port())),
+        env=_env(data),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: the secret key file {data / 'secret_key'} can be read by other users (mode 0644); "
+        f"make it owner-only with `chmod 600 {data / 'secret_key'}`"
+    )
+    assert "k" * 64 not in done.stdout + done.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["secret_key"]  # no database made, no key replaced

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from assay.errors import AssayError, Invalid
 from assay.settings import Config
@@ -39,6 +41,39 @@ class _Stderr:
 
 err = _Stderr()
 T = TypeVar("T")
+
+
+class Group(TyperGroup):
+    """A group whose own ``--help`` flag is False, not None, when a subcommand runs: Typer builds
+    a pydantic validator to coerce a None flag, which costs every subcommand's start a twentieth
+    of a second (bench/cli/startup.py)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
+class Commands(Group):
+    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality`` and are
+    imported only when one of them runs or the list of commands is shown, not for other commands."""
+
+    LAZY: ClassVar[dict[str, str]] = {"aggregate": "assay.cli.quality", "agreement": "assay.cli.quality"}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return names + [name for name in self.LAZY if name not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            holder = typer.Typer(rich_markup_mode=None)
+            importlib.import_module(self.LAZY[cmd_name]).register(holder)
+            built = typer.main.get_command(holder)
+            for name, command in getattr(built, "commands", {built.name: built}).items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
 
 DataDir = Annotated[
     Path | None,

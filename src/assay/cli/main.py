@@ -6,50 +6,15 @@ load no database, web or NumPy code (tests/cli/test_startup.py; figures in bench
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, ClassVar, cast
+from typing import Annotated, Any, BinaryIO, cast
 
 import typer
-from typer.core import TyperGroup
 
 from assay import settings
 from assay.cli import common
-from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
-
-
-class Group(TyperGroup):
-    """A group whose own ``--help`` flag is False, not None, when a subcommand runs: Typer builds
-    a pydantic validator to coerce a None flag, which costs every subcommand's start a twentieth
-    of a second (bench/cli/startup.py)."""
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None and option.default is None:
-            option.default = False
-        return option
-
-
-class Commands(Group):
-    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality`` and are
-    imported only when one of them runs or the list of commands is shown, not for other commands."""
-
-    LAZY: ClassVar[dict[str, str]] = {"aggregate": "assay.cli.quality", "agreement": "assay.cli.quality"}
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
-        return names + [name for name in self.LAZY if name not in names]
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        if cmd_name in self.LAZY and cmd_name not in self.commands:
-            holder = typer.Typer(rich_markup_mode=None)
-            importlib.import_module(self.LAZY[cmd_name]).register(holder)
-            built = typer.main.get_command(holder)
-            for name, command in getattr(built, "commands", {built.name: built}).items():
-                self.commands.setdefault(name, command)
-        return super().get_command(ctx, cmd_name)
-
+from assay.cli.common import Commands, DatabaseUrl, DataDir, Group, OrgOption, errors_to_exit, open_hub
 
 # Plain help text, not Rich's panels: rendering help with Rich imports Markdown and layout code
 # that costs a tenth of a second on every `--help` (bench/cli/startup.py).
@@ -83,8 +48,8 @@ def serve(
     """Run the server (migrates the database first)."""
     from assay.web.server import serve as run_server
 
-    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
-        run_server(hub, host=host, port=port)
+    with errors_to_exit(), open_hub(data_dir, database_url, migrate=False) as hub:
+        run_server(hub, host=host, port=port, migrate=True)
 
 
 @app.command()

@@ -84,19 +84,25 @@ def prepare(hub: Assay, *, ephemeral_key: bool = False) -> None:
     hub.config = found.config
     logs.redact(hub.config.secret_key)
     if found.source == "none":
-        logs.event(log, "secret_key.missing", level=logging.WARNING, advice=keys.missing(hub.config))
+        advice = keys.missing(hub.config, operator=True)
+        logs.event(log, "secret_key.missing", level=logging.WARNING, advice=advice)
     else:
+        made = found.source in ("generated", "ephemeral")
         logs.event(
-            log,
-            f"secret_key.{'generated' if found.source == 'generated' else 'loaded'}",
-            source=found.source,
-            path=found.path,
+            log, f"secret_key.{'generated' if made else 'loaded'}", source=found.source, path=found.path
         )
 
 
-def serve(hub: Assay, *, host: str, port: int, ephemeral_key: bool = False) -> None:
+def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_key: bool = False) -> None:
+    """Set up logging, load the key, then (``migrate``) the migrations, then serve until stopped.
+
+    The key comes before the migrations: a key file that is refused stops start-up before the
+    database is touched.
+    """
     logs.setup(hub.config)
     prepare(hub, ephemeral_key=ephemeral_key)
+    if migrate:
+        hub.migrate()
     config = hub.config
     logs.event(
         log,

@@ -99,8 +99,15 @@ def import_items(
             seconds=logs.seconds_since(started),
         )
         raise
-    counts = {"imported": result.imported, "gold": result.gold, "skipped": result.skipped_duplicates}
-    logs.event(log, "import.finished", **fields, **counts, seconds=logs.seconds_since(started))
+    logs.event(
+        log,
+        "import.finished",
+        **fields,
+        imported=result.imported,
+        gold=result.gold,
+        skipped=result.skipped_duplicates,
+        seconds=logs.seconds_since(started),
+    )
     return result
 
 

@@ -107,8 +107,8 @@ def run_one(
         "kind": job.kind,
         "org": job.org_id,
         "project": job.project_id,
+        "attempt": int(job.attempts),
     }
-    fields["attempt"] = int(job.attempts)
     waited = round((job.started_at - job.created_at).total_seconds(), 3)
     logs.event(log, "job.claimed", **fields, waited=waited, worker=worker)
     handler = _handlers().get(job.kind)
