@@ -21,7 +21,6 @@ security, whatever its queries forget.
 from __future__ import annotations
 
 import email.message
-import math
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Final, TypeVar
 
@@ -32,7 +31,7 @@ from starlette.responses import Response
 
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.errors import Forbidden, RateLimited
+from assay.errors import Forbidden
 from assay.storage.engine import current_org
 from assay.web import sessions
 from assay.workflows import access
@@ -93,9 +92,8 @@ async def authenticate(request: Request, hub: Assay) -> Actor:
         if cookie:
             wait = hub.throttle.auth_wait(ip)
             if wait > 0:
-                raise RateLimited(
-                    "too many failed authentications from this address; try again later",
-                    retry_after=math.ceil(wait),
+                raise await run_in_threadpool(
+                    lambda: access.throttled(hub, ip=ip, action=_action(request), wait=wait)
                 )
             found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=ip)
             if found is None:

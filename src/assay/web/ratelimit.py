@@ -15,6 +15,7 @@ import math
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assay import logs
 from assay.throttle import TokenBuckets
 from assay.web import errors
 
@@ -53,6 +54,10 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
+        client = scope.get("client")
+        logs.refusal(
+            action=f"{scope['method']} {scope['path']}", status=429, ip=client[0] if client else None
+        )
         body = errors.error_body(
             429,
             f"too many requests: this token may make {self.buckets.per_s:g} requests a second "

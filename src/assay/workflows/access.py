@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from assay import logs
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import Forbidden, NotFound, RateLimited, Unauthorized
@@ -28,9 +29,9 @@ def audit_denial(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Record a refusal, on its own short transaction.  A client that keeps being refused is held
-    to a budget of rows (``assay.throttle``): past it, rows are folded, and the next one written
-    carries how many were (``detail.suppressed``)."""
+    """Record a refusal, on its own short transaction, and log it.  A client that keeps being
+    refused is held to a budget (``assay.throttle``): past it, rows and log lines are folded, and
+    the next one written carries how many were (``detail.suppressed``)."""
     address = ip or (actor.ip if actor else None)
     client = (
         f"t:{actor.token_id}"
@@ -44,6 +45,15 @@ def audit_denial(
         return
     if folded:
         detail = {**(detail or {}), "suppressed": folded}
+    logs.refusal(
+        action=action,
+        status=status,
+        ip=address,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )
     with hub.db.write() as conn:
         audit.record(
             conn,
@@ -60,6 +70,15 @@ def audit_denial(
         )
 
 
+def throttled(hub: Assay, *, ip: str | None, action: str, wait: float) -> RateLimited:
+    """The 429 for an address out of authentication attempts, audited (within the row budget)."""
+    audit_denial(hub, actor=None, action=action, status=429, ip=ip, detail={"reason": "throttled"})
+    return RateLimited(
+        f"too many failed authentications from this address; retry after {math.ceil(wait)} s",
+        retry_after=math.ceil(wait),
+    )
+
+
 def authenticate(hub: Assay, *, token: str | None, ip: str | None, action: str) -> Actor:
     """The actor behind a bearer token, or 401 (audited) for a missing, unknown or revoked one.
 
@@ -67,10 +86,7 @@ def authenticate(hub: Assay, *, token: str | None, ip: str | None, action: str) 
     address out of attempts gets 429 before any lookup, whatever token it sends."""
     wait = hub.throttle.auth_wait(ip)
     if wait > 0:
-        raise RateLimited(
-            f"too many failed authentications from this address; retry after {math.ceil(wait)} s",
-            retry_after=math.ceil(wait),
-        )
+        raise throttled(hub, ip=ip, action=action, wait=wait)
     if not token:
         audit_denial(hub, actor=None, action=action, status=401, ip=ip, detail={"reason": "no token"})
         raise Unauthorized("authentication required: send `Authorization: Bearer <token>`")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +15,10 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from assay import keys
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.errors import AssayError, Forbidden, NotFound, RateLimited
+from assay.errors import AssayError, Forbidden, NotFound
 from assay.web import render, sessions
 from assay.web.deps import HubDep, client_ip, enter_org
 from assay.workflows import access
@@ -87,10 +87,7 @@ def page_action(request: Request) -> str:
 
 def require_secret(hub: Assay) -> None:
     if not sessions.pages_enabled(hub):
-        raise PagesDisabled(
-            "the web pages are off: the operator must set ASSAY_SECRET_KEY to a long random value "
-            "(e.g. `openssl rand -hex 32`) and restart `assay serve`; the JSON API works without it"
-        )
+        raise PagesDisabled(keys.missing(hub.config))
 
 
 async def current_page(request: Request, hub: HubDep) -> Page:
@@ -102,8 +99,8 @@ async def current_page(request: Request, hub: HubDep) -> Page:
         # A cookie that resolves to nobody counts against the address, like a bad token.
         wait = hub.throttle.auth_wait(ip)
         if wait > 0:
-            raise RateLimited(
-                "too many failed sign-ins from this address; try again later", retry_after=math.ceil(wait)
+            raise await run_in_threadpool(
+                lambda: access.throttled(hub, ip=ip, action=page_action(request), wait=wait)
             )
         found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=ip)
         if found is None:

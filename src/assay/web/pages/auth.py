@@ -12,7 +12,7 @@ from assay.errors import AssayError, BadRequest, RateLimited, Unauthorized
 from assay.web import sessions
 from assay.web.deps import HubDep, client_ip
 from assay.web.pages._base import PageDep, checked_form, field, render_page, require_secret, safe_next
-from assay.workflows import accounts
+from assay.workflows import access, accounts
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,6 +71,11 @@ async def login_submit(request: Request, hub: HubDep) -> Response:
     limit = limiter(request)
     wait = limit.retry_after(email=email, ip=ip)
     if wait:
+        await run_in_threadpool(
+            lambda: access.audit_denial(
+                hub, actor=None, action="session.login", status=429, ip=ip, detail={"reason": "throttled"}
+            )
+        )
         response = _login_form(
             request,
             next_path=next_path,
