@@ -263,6 +263,19 @@ def settled_counts(conn: Connection, *, org_id: int, project_id: int) -> tuple[i
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def gold_supply(conn: Connection, *, org_id: int, project_id: int) -> tuple[int, int, int]:
+    """(gold items, of which still open, times gold items were shown): how much gold is left to
+    serve, now that each gold item is shown no more often than the gold cap."""
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((items.c.open.is_(True), 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(items.c.claimed), 0),
+        ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(True))
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def paused_counts(conn: Connection, *, org_id: int, project_ids: Sequence[int]) -> dict[int, int]:
     """How many annotators are paused on each of these projects, in one grouped query (the projects
     list shows it for every project at once); projects with nobody paused are left out."""
