@@ -62,7 +62,9 @@ def _project(
     records: list[dict[str, Any]] = [{"data": {"text": f"item {i}"}} for i in range(normal)]
     records += [{"data": {"text": f"other {i}"}, "gold": {"sentiment": GOLD_ANSWER}} for i in range(gold)]
     random.Random(7).shuffle(records)  # gold ids interleaved with the others, as a lab would import
-    assert client.post(f"/api/v1/projects/{pid}/items", json=records, headers=manager.headers).status_code == 201
+    assert (
+        client.post(f"/api/v1/projects/{pid}/items", json=records, headers=manager.headers).status_code == 201
+    )
     return pid
 
 
@@ -113,7 +115,15 @@ def _run(hub: Assay, client: TestClient, kinds: list[bool]) -> list[dict[str, An
             headers={**who.headers, "Idempotency-Key": secrets.token_hex(8)},
         )
         assert done.status_code == 201
-        assert sorted(done.json()) == ["answers", "assignment_id", "created_at", "duration_ms", "id", "item_id", "ok"]
+        assert sorted(done.json()) == [
+            "answers",
+            "assignment_id",
+            "created_at",
+            "duration_ms",
+            "id",
+            "item_id",
+            "ok",
+        ]
         seen.append(_readable(hub, client, who, pid, body))
     return seen
 
@@ -126,7 +136,9 @@ def test_what_an_annotator_reads_evolves_the_same_for_gold_and_normal_leases(
     assert _run(hub, client, kinds) == _run(hub, client, [False] * len(kinds))
 
 
-def test_an_annotator_reads_neither_gold_settings_nor_other_workforces(hub: Assay, client: TestClient) -> None:
+def test_an_annotator_reads_neither_gold_settings_nor_other_workforces(
+    hub: Assay, client: TestClient
+) -> None:
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")
     who = make_member(hub, org, workforce="Vendor A", vendor=True)

@@ -17,7 +17,9 @@ from assay.web.app import create_app
 from tests.factories import TEXT_SCHEMA, make_member, make_org
 
 
-def _call(app: Any, *, method: str, path: str, headers: dict[str, str], chunks: int, size: int) -> tuple[int, int]:
+def _call(
+    app: Any, *, method: str, path: str, headers: dict[str, str], chunks: int, size: int
+) -> tuple[int, int]:
     """Drive the ASGI app directly with a streamed body; (status, body chunks the app pulled)."""
     pulled = 0
     status = 0

@@ -196,16 +196,6 @@ def item_votes(conn: Connection, *, org_id: int, item_id: int) -> list[sa.Row[An
     )
 
 
-def set_gold(conn: Connection, *, org_id: int, item_id: int, gold: dict[str, Any], gold_cap: int) -> None:
-    """Make an item gold.  Its counter keeps the leases and answers it already has (the people who
-    saw it), and it stays open while they are under the project's gold cap."""
-    conn.execute(
-        items.update()
-        .where(items.c.org_id == org_id, items.c.id == item_id)
-        .values(gold=gold, is_gold=True, open=items.c.claimed < gold_cap, settled=False)
-    )
-
-
 def reviewed_verdicts(conn: Connection, *, org_id: int, item_id: int) -> list[str]:
     """The latest verdict of each reviewed annotation of an item."""
     verdict = latest_verdict()

@@ -63,6 +63,15 @@ def from_row(row: Any) -> Project:
     )
 
 
+def check_name(name: Any) -> str:
+    """A project's name: 1 to 200 characters once stripped."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        raise Invalid(
+            "name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}]
+        )
+    return name.strip()
+
+
 def create(
     hub: Assay,
     actor: Actor,
@@ -73,10 +82,7 @@ def create(
     description: Any = "",
 ) -> Project:
     access.require(hub, actor, Role.MANAGER, action="project.create", object_type="project")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid(
-            "name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}]
-        )
+    name = check_name(name)
     if not isinstance(description, str):
         raise Invalid(
             "description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}]
@@ -87,7 +93,7 @@ def create(
         project_id = store.insert_project(
             conn,
             org_id=actor.org_id,
-            name=name.strip(),
+            name=name,
             description=description,
             schema=parsed_schema.model_dump(mode="json", exclude_none=True),
             settings=parsed_settings.model_dump(mode="json"),

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
+from assay.storage import counters
 from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
-from assay.storage import leases
 from assay.storage import projects as project_store
 from assay.storage.people import now
 from assay.workflows import access, adaptive, gates, jobs, workforces
@@ -312,7 +312,7 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
             # The votes are re-counted under the write lock: an answer rejected since the read
             # took away the evidence this decision rested on.
             if len(gate_store.item_votes(conn, org_id=org_id, item_id=item_id)) == votes:
-                settled += leases.settle(conn, item_id=item_id)
+                settled += counters.settle(conn, item_id=item_id)
         seconds = time.perf_counter() - started
         job_store.put_snapshot(
             conn,
