@@ -302,3 +302,11 @@ def validate_answers(
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise Invalid(f"{first['loc']}: {first['msg']}{tail}", errors=problems)
     return clean
+
+
+def gold_mark(answers: dict[str, Any], gold: dict[str, Any] | None, question: str) -> bool | None:
+    """Whether an answer matches the gold answer of ``question`` (the schema's ``primary``); None
+    when the gold has no value for it."""
+    if not gold or gold.get(question) is None:
+        return None
+    return bool(answers.get(question) == gold[question])

@@ -121,6 +121,16 @@ class ProjectSchema(Strict):
                 return inp
         return None
 
+    def primary(self) -> tuple[str, list[Any]] | None:
+        """(name, every value it can take) of the first categorical question, if any: the question
+        gold is scored on and the quality models fit (they must know options nobody has picked yet)."""
+        for q in self.questions:
+            if isinstance(q, ChoiceQuestion):
+                return q.name, list(q.options)
+            if isinstance(q, RatingQuestion | PreferenceQuestion):
+                return q.name, list(range(q.scale.min, q.scale.max + 1))
+        return None
+
     def responses_input(self) -> ResponsesInput | None:
         """The first ``responses`` input, if any."""
         for inp in self.inputs:

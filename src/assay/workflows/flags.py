@@ -25,7 +25,7 @@ from typing import Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import gates as gate_store
-from assay.workflows import access, gates, workforces
+from assay.workflows import access, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -110,7 +110,7 @@ def baseline(project: Project, rows: Sequence[Any]) -> Baseline:
     durations = [r.duration_ms for r in rows if r.duration_ms is not None]
     fast_below = min(FAST_SHARE * statistics.median(durations), FAST_FLOOR_MS) if durations else None
     constant: dict[int, float] = {}
-    found = gates.primary(project)
+    found = project.schema.primary()
     if found is not None:
         question = found[0]
         crowd = Counter(repr(r.answers.get(question)) for r in rows if r.answers.get(question) is not None)
