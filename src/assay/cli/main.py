@@ -192,10 +192,15 @@ def user_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    url: Annotated[
+        str, typer.Option("--url", help="The server's address, for the invitation link.")
+    ] = "http://127.0.0.1:8000",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a user (or update their membership) in an organisation."""
+    """Create a user (or update their membership) in an organisation.  Without --password-stdin,
+    prints a one-time invitation link (alone on stdout) through which they set their own password."""
+    from assay.errors import Conflict
     from assay.workflows import admin
 
     with errors_to_exit():
@@ -215,6 +220,41 @@ def user_create(
                 f"{email} is {'an' if role[:1] in 'aeiou' else 'a'} {role} of {org} (membership {created.membership_id})",
                 markup=False,
             )
+            if password is None:
+                try:
+                    token = admin.link(hub, org=org, email=email, kind="invite")
+                except Conflict:  # they have a password here already: nothing to hand over
+                    return
+                common.err.print(
+                    "no password given: they set their own through this one-time link (7 days, works once)",
+                    markup=False,
+                )
+                typer.echo(url.rstrip("/") + accounts_link_path(token))
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    org: Annotated[str, typer.Option("--org", help="Organisation slug.")],
+    email: Annotated[str, typer.Option("--email", help="The member who forgot their password.")],
+    url: Annotated[
+        str, typer.Option("--url", help="The server's address, for the link.")
+    ] = "http://127.0.0.1:8000",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a one-time link (alone on stdout, 24 hours) through which a member sets a new password
+    in this organisation; their password elsewhere stays as it is."""
+    from assay.workflows import admin
+
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        token = admin.link(hub, org=org, email=email, kind="reset")
+        typer.echo(url.rstrip("/") + accounts_link_path(token))
+
+
+def accounts_link_path(token: str) -> str:
+    from assay.workflows import accounts
+
+    return accounts.link_path(token)
 
 
 @token_app.command("create")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from assay.app import Assay
 from assay.domain.people import WORKFORCE_KINDS, Role
-from assay.errors import Invalid, NotFound
+from assay.errors import Conflict, Invalid, NotFound
 from assay.security import check_password, hash_password, hash_token, new_token, token_display_prefix
 from assay.storage import people, sessions
 
@@ -102,3 +102,20 @@ def revoke_token(hub: Assay, *, org: str, token_id: int) -> None:
         org_row = people.org_by_slug(conn, slug=org)
         if not people.revoke_token(conn, org_id=org_row.id, token_id=token_id):
             raise NotFound(f"token {token_id} does not exist or is already revoked")
+
+
+def link(hub: Assay, *, org: str, email: str, kind: str) -> str:
+    """A one-time link's secret through which a member of ``org`` sets their password there: an
+    invitation (``invite``) or a reset (``reset``).  The operator hands it over; it opens ``org``
+    only, whatever other organisations the person belongs to."""
+    from assay.workflows import accounts
+
+    with hub.db.read() as conn:
+        org_row = people.org_by_slug(conn, slug=org)
+        member = people.membership_of(conn, org_id=org_row.id, email=email)
+        if not member.active:
+            raise NotFound(f"{email} is not an active member of {org}")
+        credential = sessions.credential_of(conn, membership_id=int(member.id))
+    if kind == "invite" and credential is not None and credential.password_hash:
+        raise Conflict(f"{email} already has a password in {org}; make a reset link instead")
+    return accounts.create_link(hub, org_id=int(org_row.id), membership_id=int(member.id), kind=kind, by=None)
