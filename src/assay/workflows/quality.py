@@ -394,6 +394,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
             **body,
             "paused": gates.pauses(hub, actor, project, workforce_id=scope),
             "adaptive_overlap": None,
+            "gold": None,
             "refreshed": live,
         }
     body = {k: v for k, v in snapshot.report.items() if k != "compartments"}
