@@ -167,9 +167,11 @@ def test_dpo_export_is_what_trl_reads(hub: Assay, api: TestClient) -> None:
     assert len(rows) == 2
     assert rows[0]["prompt"] == "question 0"
     assert rows[0]["chosen"] == "answer b0" and rows[0]["rejected"] == "answer a0"
+    assert {r["margin"] for r in rows} == {2.5} and {r["tie"] for r in rows} == {False}
+    assert [t["text"] for t in rows[0]["rationales"]] == ["b is right", "b is clearer"]
+    # `why` is a rationale, not a completion: no SFT rows are made of it.
     sft = api.get(f"/api/v1/projects/{project_id}/export?format=sft", headers=manager.headers)
-    sft_rows = [orjson.loads(line) for line in sft.content.splitlines()]
-    assert {r["completion"] for r in sft_rows} == {"b is right", "b is clearer"}
+    assert sft.status_code == 422 and "completion: true" in sft.json()["error"]
 
 
 def test_export_rejects_unknown_formats_and_non_managers(hub: Assay, api: TestClient) -> None:

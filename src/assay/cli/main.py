@@ -18,6 +18,7 @@ from rich.progress import (
 
 from assay.cli import common
 from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
+from assay.domain.exports import ExportFilters
 from assay.workflows import admin, export, ingest
 
 app = typer.Typer(
@@ -308,20 +309,34 @@ def import_(
             )
 
 
+_FILTER_HELP = {name: field.description or "" for name, field in ExportFilters.model_fields.items()}
+
+
 @app.command("export")
 def export_(
     project: Annotated[str, typer.Argument(help="Project id or name.")],
     format: Annotated[str, typer.Option("--format", help="jsonl, csv, parquet, dpo or sft.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
+    min_answers: Annotated[int | None, typer.Option(help=_FILTER_HELP["min_answers"])] = None,
+    min_confidence: Annotated[float | None, typer.Option(help=_FILTER_HELP["min_confidence"])] = None,
+    reviewed_only: Annotated[
+        bool, typer.Option("--reviewed-only", help=_FILTER_HELP["reviewed_only"])
+    ] = False,
+    ties: Annotated[str | None, typer.Option(help=_FILTER_HELP["ties"])] = None,
     org: OrgOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        filters = ExportFilters.parse(
+            dict(
+                min_answers=min_answers, min_confidence=min_confidence, reviewed_only=reviewed_only, ties=ties
+            )
+        )
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
-        chunks = export.stream(hub, actor, proj, fmt=format)
+        chunks = export.stream(hub, actor, proj, fmt=format, filters=filters)
         if out is None:
             sink = common.stdout_bytes()
             for chunk in chunks:
