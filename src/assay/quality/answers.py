@@ -361,7 +361,7 @@ def _encode_declared(
 
 
 def _build(
-    cols: Mapping[str, pa.ChunkedArray | pa.Array],
+    cols: dict[str, pa.ChunkedArray | pa.Array],
     *,
     source: str,
     labels: Sequence[Any] | None,
@@ -373,17 +373,17 @@ def _build(
         raise ValueError(f"{source}: no answers; give at least one row with task, worker, label")
     for name in COLUMNS:
         _check_present(cols[name], name, source)
-    # Our own references, dropped as each column is encoded: when the caller holds none (as
-    # ``Answers.read`` does not), a column's Arrow memory is freed before the next one grows.
-    remaining = dict(cols)
-    task, tasks = _encode(remaining.pop("task"))
-    worker, workers = _encode(remaining.pop("worker"))
+    # Each column leaves ``cols`` (every caller passes a dict of its own) as it is encoded: when
+    # nothing else holds it (as in ``Answers.read``), its Arrow memory is freed before the next
+    # column's arrays grow.
+    task, tasks = _encode(cols.pop("task"))
+    worker, workers = _encode(cols.pop("worker"))
     if labels is None:
-        label, label_book = _encode(remaining.pop("label"))
+        label, label_book = _encode(cols.pop("label"))
     else:
-        label, label_book = _encode_declared(remaining.pop("label"), labels, source)
+        label, label_book = _encode_declared(cols.pop("label"), labels, source)
     _release()
-    extra = {k: _values(v) for k, v in remaining.items()}
+    extra = {k: _values(v) for k, v in cols.items()}
     keep = _deduplicate(task, worker, n_workers=len(workers), policy=duplicates, source=source)
     if keep is not None:
         task, worker, label = task[keep], worker[keep], label[keep]
