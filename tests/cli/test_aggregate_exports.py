@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +192,27 @@ def test_labels_that_need_quotes_are_quoted(tmp_path: Path) -> None:
     code, out, err = _run("aggregate", str(path), "--method", "mv")
     assert code == 0, err
     assert out.splitlines()[1:] == ['"t,1","x ""big""",1.000000', "t2,y,1.000000"]
+
+
+def test_aggregate_loads_only_the_quality_engine(tmp_path: Path) -> None:
+    # In a fresh interpreter: the command on a bare app imports no database, web, schema or pandas
+    # module (pyarrow pulls pandas in, 40 MB, whenever an array is built from Python objects).
+    path = tmp_path / "answers.csv"
+    path.write_text("task,worker,label\nt1,a,x\nt1,b,x\nt2,a,y\n")
+    script = f"""
+import sys, typer
+from assay.cli.quality import register
+app = typer.Typer()
+register(app)
+try:
+    app(["aggregate", {str(path)!r}, "--out", {str(tmp_path / "out.csv")!r}])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+heavy = ("sqlalchemy", "fastapi", "starlette", "alembic", "pandas", "assay.storage", "assay.web",
+         "assay.workflows", "assay.domain", "assay.formats.writers")
+print(sorted(m for m in sys.modules if m.startswith(heavy)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "task,label,confidence"
