@@ -2,9 +2,10 @@
 
 ``ExportFilters`` is shared by every front door: the API reads it from the query string of
 ``GET /api/v1/projects/{id}/export`` (its fields are the query parameters, validated by pydantic),
-``assay export`` from its flags (help texts come from the field descriptions) and ``Client.export*``
-sends it.  A filter is valid only for the formats in ``APPLIES_TO``; naming it with another format
-is an ``Invalid`` naming the parameter, never a filter silently ignored.
+``assay export`` from its flags and ``Client.export*`` sends it.  What each filter keeps and where
+it applies are plain data in ``assay.domain.filters`` (the flags' help comes from there too).  A
+filter is valid only for the formats in ``APPLIES_TO``; naming it with another format is an
+``Invalid`` naming the parameter, never a filter silently ignored.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assay.domain._errors import from_validation_error
+from assay.domain.filters import APPLIES_TO, HELP, REVIEWED
 from assay.errors import Invalid, detail
 
 __all__ = ["APPLIES_TO", "REVIEWED", "ExportFilters", "Ties"]
 
-Ties = Literal["drop", "keep"]
-# The verdicts that make an answer "reviewed": a reviewer accepted it as it is, or corrected it.
-REVIEWED = frozenset({"accept", "fix"})
+Ties = Literal["drop", "keep"]  # as filters.TIES (a test keeps the two in step)
 
 
 class ExportFilters(BaseModel):
@@ -29,29 +29,10 @@ class ExportFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_answers: int | None = Field(
-        default=None,
-        ge=1,
-        le=10_000,
-        description="dpo, sft: keep a row only when its question has at least this many answers on the "
-        "item (rejected answers do not count).",
-    )
-    min_confidence: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="dpo: keep a pair only when the confidence of its label is at least this (0 to 1).",
-    )
-    reviewed_only: bool = Field(
-        default=False,
-        description="Use only answers a reviewer accepted or fixed: labels, pairs and rows come from "
-        "them alone.",
-    )
-    ties: Ties | None = Field(
-        default=None,
-        description="dpo: drop ties and split decisions (drop, the default) or keep them as rows "
-        "marked tie: true with margin 0.",
-    )
+    min_answers: int | None = Field(default=None, ge=1, le=10_000, description=HELP["min_answers"])
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description=HELP["min_confidence"])
+    reviewed_only: bool = Field(default=False, description=HELP["reviewed_only"])
+    ties: Ties | None = Field(default=None, description=HELP["ties"])
 
     @classmethod
     def parse(cls, values: Mapping[str, Any]) -> ExportFilters:
@@ -74,13 +55,3 @@ class ExportFilters(BaseModel):
                     f"{name} does not apply to the {fmt} export; it filters {' and '.join(formats)} rows",
                     errors=[detail(name, f"not a filter of the {fmt} export", value=value)],
                 )
-
-
-# Where each filter means something: a raw export (jsonl, csv, parquet) holds every item and every
-# answer, so only the choice of answers (reviewed_only) applies to it.
-APPLIES_TO: dict[str, tuple[str, ...]] = {
-    "min_answers": ("dpo", "sft"),
-    "min_confidence": ("dpo",),
-    "reviewed_only": ("jsonl", "csv", "parquet", "dpo", "sft"),
-    "ties": ("dpo",),
-}

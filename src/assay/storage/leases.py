@@ -1,13 +1,15 @@
 """Leases and answers: the SQL that keeps overlap exact and submissions exactly-once.
 
 The rules live in the database, not in the application:
-- ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < overlap``.
+- ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < cap`` (the
+  overlap, or the gold cap for a gold item), in ``storage.counters``.
   On PostgreSQL the row lock makes concurrent claims queue and re-check the condition; on SQLite
   ``BEGIN IMMEDIATE`` serialises writers.  Either way overlap can never be exceeded.
 - ``UNIQUE(item_id, user_id)`` on assignments: nobody gets the same item twice, even when one
   annotator's two requests race on two server processes.
-- ``UNIQUE(assignment_id)`` and ``UNIQUE(user_id, idempotency_key)`` on annotations: one answer per
-  lease, and a retried submit finds the first answer instead of writing a second.
+- ``UNIQUE(assignment_id)`` and ``UNIQUE(org_id, user_id, idempotency_key)`` on annotations: one
+  answer per lease, and a retried submit finds the first answer instead of writing a second; when
+  two arrive at once, the loser's insert is refused and it replays the winner's.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from assay.storage import counters
 from assay.storage.projects import batch_filter
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import assignments, items
 
 
-def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
+def expire_leases(conn: Connection, *, project_id: int, at: datetime, overlap: int, gold_cap: int) -> int:
     """Return expired leases' items to the pool.  Each lease is expired by exactly one caller.
 
     On PostgreSQL the stale leases are locked in id order and rows another transaction holds are
@@ -52,16 +55,8 @@ def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
         .returning(assignments.c.item_id)
     ).all()
     for item_id, count in sorted(Counter(int(r.item_id) for r in rows).items()):
-        release(conn, item_id=item_id, count=count)
+        counters.release(conn, item_id=item_id, overlap=overlap, gold_cap=gold_cap, count=count)
     return len(rows)
-
-
-def release(conn: Connection, *, item_id: int, count: int = 1) -> None:
-    conn.execute(
-        items.update()
-        .where(items.c.id == item_id, items.c.is_gold.is_(False))
-        .values(claimed=items.c.claimed - count, open=sa.not_(items.c.settled))
-    )
 
 
 def held_leases(conn: Connection, *, project_id: int, user_id: int, at: datetime) -> list[sa.Row[Any]]:
@@ -112,29 +107,6 @@ def candidates(
     return [(int(r.id), int(r.priority)) for r in rows]
 
 
-def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
-    """Take one unit of an item's overlap; False when another annotator took the last one.
-
-    A gold item has no overlap to take (everyone may answer it), yet its lease runs this same
-    statement: the row is touched with its own values, so that a gold lease does exactly the work
-    of a normal one and cannot be told apart by timing.  ``claimed`` and ``open`` of gold stay as
-    imported, which is why ``release`` leaves gold alone.
-    """
-    gold = items.c.is_gold.is_(True)
-    result = conn.execute(
-        items.update()
-        .where(
-            items.c.id == item_id,
-            sa.or_(gold, sa.and_(items.c.claimed < overlap, items.c.settled.is_(False))),
-        )
-        .values(
-            claimed=sa.case((gold, items.c.claimed), else_=items.c.claimed + 1),
-            open=sa.case((gold, items.c.open), (items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
-        )
-    )
-    return result.rowcount == 1
-
-
 def insert_assignment(conn: Connection, *, values: dict[str, Any]) -> int | None:
     """Insert a lease; None if this user already has a row for the item (a racing request won)."""
     stmt: Any = (
@@ -168,10 +140,13 @@ def set_status(conn: Connection, *, assignment_id: int, status: str, at: datetim
     return result.rowcount == 1
 
 
-def annotation_by_key(conn: Connection, *, user_id: int, key: str) -> sa.Row[Any] | None:
+def annotation_by_key(conn: Connection, *, org_id: int, user_id: int, key: str) -> sa.Row[Any] | None:
+    """The annotation a member already stored under an Idempotency-Key (keys are per organisation)."""
     return conn.execute(
         sa.select(annotations_t).where(
-            annotations_t.c.user_id == user_id, annotations_t.c.idempotency_key == key
+            annotations_t.c.org_id == org_id,
+            annotations_t.c.user_id == user_id,
+            annotations_t.c.idempotency_key == key,
         )
     ).first()
 
@@ -182,9 +157,17 @@ def annotation_for_assignment(conn: Connection, *, assignment_id: int) -> sa.Row
     ).first()
 
 
+class DuplicateAnswer(Exception):
+    """Another request stored this lease's answer, or used this Idempotency-Key, a moment ago (the
+    unique constraints refused this one); the transaction is void: replay from a fresh read."""
+
+
 def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
-    row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
-    conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
+    try:
+        row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
+    except sa.exc.IntegrityError:
+        raise DuplicateAnswer() from None
+    counters.answered(conn, item_id=values["item_id"])
     return int(row.id)
 
 
@@ -196,18 +179,5 @@ def extend(conn: Connection, *, assignment_id: int, at: datetime, until: datetim
             assignments.c.id == assignment_id, assignments.c.status == "leased", assignments.c.expires_at > at
         )
         .values(expires_at=until)
-    )
-    return result.rowcount == 1
-
-
-def settle(conn: Connection, *, item_id: int) -> bool:
-    """Close an item whose label is sure enough (adaptive overlap).  Guarded like ``claim``: only a
-    normal item that is not settled yet moves, so concurrent submits settle it exactly once.
-    ``claimed`` stays: live leases on it may still be submitted (their answers are kept), and an
-    expiry or skip gives its unit back without reopening the item (``release``)."""
-    result = conn.execute(
-        items.update()
-        .where(items.c.id == item_id, items.c.is_gold.is_(False), items.c.settled.is_(False))
-        .values(settled=True, open=False)
     )
     return result.rowcount == 1

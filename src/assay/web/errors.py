@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.errors import AssayError
+from assay.errors import AssayError, RateLimited
 
 log = logging.getLogger("assay")
 
@@ -31,6 +31,15 @@ def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = 
     return {"ok": False, "error": message, "errors": errors or [], "status": status}
 
 
+def error_headers(exc: AssayError) -> dict[str, str] | None:
+    """The headers an error carries on every front door (JSON and HTML)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def _loc(parts: Any) -> str:
     out = ""
     for part in parts:
@@ -44,8 +53,7 @@ def _loc(parts: Any) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssayError)
     async def _assay(_request: Request, exc: AssayError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

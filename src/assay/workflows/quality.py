@@ -20,14 +20,15 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
+from assay.storage import counters
 from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
-from assay.storage import leases
 from assay.storage import projects as project_store
 from assay.storage.people import now
 from assay.workflows import access, adaptive, gates, jobs, workforces
@@ -82,10 +83,18 @@ def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) 
     }
 
 
-def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, Any]:
-    """The report's statistics from a project's (non-rejected) answers."""
+def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: bool = True) -> dict[str, Any]:
+    """The report's statistics from a project's answers (``storage.answers.project_answers``).
+
+    Rejected answers do not vote and count nowhere else, except gold: gold is scored on each
+    author's own answer (``own_answers``), rejected or not, so that no reviewer action moves a
+    gold score.  ``with_gold`` False leaves gold out altogether (a vendor compartment's report:
+    figures that move after a gold answer and not after another would tell gold items apart).
+    """
     from assay import quality
 
+    gold_rows = [r for r in rows if r.is_gold] if with_gold else []
+    rows = [r for r in rows if not r.rejected]
     method = project.settings.method
     questions = [q for q in project.schema.questions if q.kind in CATEGORICAL]
     per_question: dict[str, Any] = {}
@@ -113,9 +122,6 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
     answers = quality.Answers.from_rows(
         [(int(r.item_id), r.annotator, r.answers[primary]) for r in primary_rows]
     )
-    gold = {
-        int(r.item_id): r.gold[primary] for r in primary_rows if r.is_gold and r.gold and primary in r.gold
-    }
     durations = [r.duration_ms for r in primary_rows]
     team = {r.annotator: r.workforce for r in primary_rows if r.workforce}
     seconds: dict[str, float] = defaultdict(float)
@@ -133,17 +139,17 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
     cards = quality.scorecards(
         answers,
         consensus=quality.aggregate(answers, method=method),
-        gold=gold or None,
         duration_s=[d / 1000 for d in durations] if all(d is not None for d in durations) else None,
         workforce=team,
         costs=costs or None,
     )
+    gold = _gold_records(gold_rows, primary)
     out["annotators"] = [
         {
             "user": c.worker,
             "workforce": c.workforce,
             "answers": c.answers,
-            "gold_accuracy": _proportion(c.gold_accuracy),
+            "gold_accuracy": gold.annotator(c.worker) if with_gold else None,
             "agreement_with_consensus": _num(c.agreement),
             "answers_per_hour": _num(c.answers_per_hour),
             "median_seconds": _num(c.median_seconds),
@@ -152,12 +158,30 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
         }
         for c in cards.workers
     ]
+    if with_gold:
+        # Someone whose every answer was rejected still has a gold record: a reject moves no gold score.
+        listed = {c.worker for c in cards.workers}
+        out["annotators"] += [
+            {
+                "user": name,
+                "workforce": gold.team_of.get(name),
+                "answers": 0,
+                "gold_accuracy": gold.annotator(name),
+                "agreement_with_consensus": None,
+                "answers_per_hour": None,
+                "median_seconds": None,
+                "too_fast": False,
+                "constant": False,
+            }
+            for name in sorted(gold.marks)
+            if name not in listed
+        ]
     out["workforces"] = [
         {
             "name": w.name,
             "workers": w.workers,
             "answers": w.answers,
-            "gold_accuracy": _proportion(w.gold_accuracy),
+            "gold_accuracy": gold.workforce(w.name) if with_gold else None,
             "agreement_with_consensus": _num(w.agreement),
             "answers_per_hour": _num(w.answers_per_hour),
             "flagged_workers": w.flagged_workers,
@@ -167,6 +191,35 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
         for w in cards.workforces
     ]
     return out
+
+
+@dataclass(frozen=True)
+class _GoldRecords:
+    """Gold records by annotator (email) from the authors' own answers, rejected ones included."""
+
+    marks: dict[str, tuple[int, int]]
+    team_of: dict[str, str | None]
+
+    def annotator(self, name: str) -> dict[str, Any]:
+        right, seen = self.marks.get(name, (0, 0))
+        return _share(right, seen)
+
+    def workforce(self, team: str) -> dict[str, Any]:
+        members = [self.marks[n] for n, t in self.team_of.items() if t == team and n in self.marks]
+        return _share(sum(k for k, _ in members), sum(n for _, n in members))
+
+
+def _share(right: int, seen: int) -> dict[str, Any]:
+    from assay import quality
+
+    return _proportion(quality.proportion(k=right, n=seen))
+
+
+def _gold_records(gold_rows: list[Any], question: str) -> _GoldRecords:
+    by_user = adaptive.gold_records(gold_rows, question, own=True)
+    names = {int(r.user_id): r.annotator for r in gold_rows}
+    teams = {r.annotator: r.workforce for r in gold_rows}
+    return _GoldRecords({names[user]: mark for user, mark in by_user.items()}, teams)
 
 
 def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
@@ -181,7 +234,8 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     if found is None:
         return {}, []
     question, book = found
-    voting = [r for r in rows if r.answers.get(question) is not None]
+    gold_rows = [r for r in rows if r.is_gold]  # gold is scored on own answers, rejected or not
+    voting = [r for r in rows if not r.rejected and r.answers.get(question) is not None]
     if not voting:
         return {}, []
     answers = quality.Answers.from_rows(
@@ -198,7 +252,7 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     # With each annotator's gold record and workforce, from which the per-answer settling check
     # sums the workforces' records (``adaptive.team_records``) instead of reading every gold answer.
     team_of = {int(r.user_id): r.workforce_id for r in voting}
-    marks = adaptive.gold_records([r for r in voting if r.is_gold], question)
+    marks = adaptive.gold_records(gold_rows, question, own=True)
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
@@ -234,13 +288,23 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
     started = time.perf_counter()
     with hub.db.read() as conn:
         project = from_row(project_store.get_project(conn, org_id=org_id, project_id=project_id))
-        rows = [
-            r
-            for r in answer_store.project_answers(conn, org_id=org_id, project_id=project_id)
-            if not r.rejected
-        ]
+        rows = answer_store.project_answers(conn, org_id=org_id, project_id=project_id)
         cost_rows = answer_store.workforce_costs(conn, org_id=org_id)
+        vendors = {int(w.id) for w in gate_store.list_workforces(conn, org_id=org_id) if w.kind == "vendor"}
     report = _report(project, rows, cost_rows)
+    # Each vendor compartment's own report (its answers only, no gold), served to its reviewers
+    # from here: computing it per request let a few readers keep the server busy.
+    report["compartments"] = {
+        str(team): _report(
+            project,
+            [r for r in rows if r.workforce_id == team],
+            [c for c in cost_rows if c.name == name],
+            with_gold=False,
+        )
+        for team, name in sorted(
+            {(int(r.workforce_id), r.workforce) for r in rows if r.workforce_id in vendors}
+        )
+    }
     workers, sure = _fit(project, rows)
     settled = 0
     with hub.db.write() as conn:
@@ -248,7 +312,7 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
             # The votes are re-counted under the write lock: an answer rejected since the read
             # took away the evidence this decision rested on.
             if len(gate_store.item_votes(conn, org_id=org_id, item_id=item_id)) == votes:
-                settled += leases.settle(conn, item_id=item_id)
+                settled += counters.settle(conn, item_id=item_id)
         seconds = time.perf_counter() - started
         job_store.put_snapshot(
             conn,
@@ -256,14 +320,14 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
                 "project_id": project_id,
                 "org_id": org_id,
                 "method": project.settings.method,
-                "answers": len(rows),
+                "answers": report["answers"],
                 "report": report,
                 "workers": workers,
                 "computed_at": now(),
                 "seconds": seconds,
             },
         )
-    return {"answers": len(rows), "settled": settled, "seconds": round(seconds, 3)}
+    return {"answers": report["answers"], "settled": settled, "seconds": round(seconds, 3)}
 
 
 INLINE_REFRESH_S = 2.0  # a reader waits for a refresh only if the last one took at most this long
@@ -298,43 +362,60 @@ def _fresh_snapshot(hub: Assay, actor: Actor, project: Any) -> tuple[Any, bool]:
 
 
 def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
+    """The quality report, served from the live snapshot.  A vendor's reviewer reads their own
+    compartment's report (their workforce's answers and people, without gold or adaptive-overlap
+    figures, which move differently after a gold answer), from the same snapshot."""
     project = project_flows.get(hub, actor, project_id, action="project.quality")
     access.require(
         hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
     )
     scope = workforces.compartment(hub, actor)
-    if scope is None:
-        snapshot, stale = _fresh_snapshot(hub, actor, project)
-        body = dict(snapshot.report)
-        live = {
-            "computed_at": snapshot.computed_at.isoformat(),
-            "seconds": round(snapshot.seconds, 3),
-            "stale": stale,
+    snapshot, stale = _fresh_snapshot(hub, actor, project)
+    compartments: dict[str, Any] = snapshot.report.get("compartments") or {}
+    live = {
+        "computed_at": snapshot.computed_at.isoformat(),
+        "seconds": round(snapshot.seconds, 3),
+        "stale": stale,
+    }
+    if scope is not None:
+        body = dict(compartments.get(str(scope)) or _report(project, [], [], with_gold=False))
+        return {
+            "ok": True,
+            "project_id": project.id,
+            **body,
+            "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+            "adaptive_overlap": None,
+            "refreshed": live,
         }
-    else:
-        # A vendor's reviewer sees their own workforce's answers and people only, computed here.
-        with hub.db.read() as conn:
-            rows = [
-                r
-                for r in answer_store.project_answers(conn, org_id=actor.org_id, project_id=project.id)
-                if not r.rejected and r.workforce == actor.workforce_name
-            ]
-            cost_rows = [
-                c
-                for c in answer_store.workforce_costs(conn, org_id=actor.org_id)
-                if c.name == actor.workforce_name
-            ]
-        body = _report(project, rows, cost_rows)
-        live = {"computed_at": now().isoformat(), "seconds": None, "stale": False}
+    body = {k: v for k, v in snapshot.report.items() if k != "compartments"}
     with hub.db.read() as conn:
         n_items, n_settled, settled_answers = gate_store.settled_counts(
+            conn, org_id=actor.org_id, project_id=project.id
+        )
+        n_gold, gold_open, gold_shown = gate_store.gold_supply(
             conn, org_id=actor.org_id, project_id=project.id
         )
     return {
         "ok": True,
         "project_id": project.id,
         **body,
-        "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+        "paused": gates.pauses(hub, actor, project, workforce_id=None),
         "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
+        "gold": _gold_supply(project, n_gold, gold_open, gold_shown),
         "refreshed": live,
+    }
+
+
+def _gold_supply(project: Any, items: int, still_open: int, shown: int) -> dict[str, Any]:
+    """How much gold is left to serve.  Each gold item is shown to at most ``cap`` annotators (the
+    overlap by default, so that it is shown as often as any item); once none is open, annotators
+    get no more gold, and new annotators are not measured: the manager should import more."""
+    cap = project.settings.gold_cap
+    return {
+        "items": items,
+        "open": still_open,
+        "shown": shown,
+        "cap": cap,
+        "rate": project.settings.gold_rate,
+        "exhausted": bool(items) and still_open == 0 and project.settings.gold_rate > 0,
     }
