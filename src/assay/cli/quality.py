@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,12 +86,13 @@ class Duplicates(StrEnum):
     error = "error"
 
 
-def _say(err: Console, text: str) -> None:
-    err.print(text, markup=False, highlight=False, soft_wrap=True)
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
-def _fail(err: Console, exc: Exception) -> typer.Exit:
-    _say(err, f"Error: {exc}")
+def _fail(exc: Exception) -> typer.Exit:
+    _say(f"Error: {exc}")
     return typer.Exit(code=1)
 
 
@@ -122,7 +122,6 @@ def _mapping(
 
 
 def _read(
-    err: Console,
     path: Path,
     duplicates: str = "keep",
     *,
@@ -136,7 +135,7 @@ def _read(
         warnings.simplefilter("always", DuplicateAnswersWarning)
         data = Answers.read(path, duplicates=duplicates, columns=columns, question=question)  # type: ignore[arg-type]
     for warning in caught:
-        _say(err, f"Warning: {warning.message}")
+        _say(f"Warning: {warning.message}")
     return data
 
 
@@ -217,7 +216,8 @@ def _write_quoted(fh: BinaryIO, table: pa.Table) -> None:
 
 
 class _Quiet:
-    """Stands in for a rich status when stderr is not a terminal: nobody watches a spinner there."""
+    """Stands in for a rich status when stderr is not a terminal: nobody watches a spinner there
+    (and rich is not even imported)."""
 
     def __enter__(self) -> _Quiet:
         return self
@@ -229,8 +229,12 @@ class _Quiet:
         return None
 
 
-def _status(err: Console, text: str) -> Any:
-    return err.status(text) if err.is_terminal else _Quiet()
+def _status(text: str) -> Any:
+    if not sys.stderr.isatty():
+        return _Quiet()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
 
 
 def aggregate_command(
@@ -258,12 +262,11 @@ def aggregate_command(
     label_col: LabelCol = None,
 ) -> None:
     """Offline truth inference: one label and its confidence per task."""
-    err = Console(stderr=True)
     name = (method or Method(DEFAULT_METHOD)).value
     try:
         mapping = _mapping(columns, task_col, worker_col, label_col)
-        with _status(err, f"reading {answers.name}") as status:
-            data = _read(err, answers, duplicates.value, columns=mapping, question=question)
+        with _status(f"reading {answers.name}") as status:
+            data = _read(answers, duplicates.value, columns=mapping, question=question)
             from assay.quality.aggregate import make
             from assay.quality.answers import read_gold
 
@@ -277,7 +280,7 @@ def aggregate_command(
             model.on_iteration = progress
             model.fit(data)
     except ValueError as exc:
-        raise _fail(err, exc) from None
+        raise _fail(exc) from None
     with _output(out) as fh:
         _write_labels(fh, model)
     if workers_out is not None:
@@ -287,9 +290,9 @@ def aggregate_command(
 
         acc = accuracy(model, gold_map)
         if acc.n == 0:
-            _say(err, "accuracy: n/a (n=0): no gold task has answers")
+            _say("accuracy: n/a (n=0): no gold task has answers")
         else:
-            _say(err, f"accuracy: {acc.value:.4f} (n={acc.n})")
+            _say(f"accuracy: {acc.value:.4f} (n={acc.n})")
 
 
 def _write_workers(path: Path, data: Answers, skills: Any) -> None:
@@ -323,17 +326,16 @@ def agreement_command(
     """Inter-annotator agreement with a 95% bootstrap interval (CSV on stdout)."""
     import csv
 
-    err = Console(stderr=True)
     try:
         mapping = _mapping(columns, task_col, worker_col, label_col)
-        with _status(err, f"reading {answers.name}") as status:
-            data = _read(err, answers, columns=mapping, question=question)
+        with _status(f"reading {answers.name}") as status:
+            data = _read(answers, columns=mapping, question=question)
             status.update(f"{metric.value}: {bootstrap} bootstrap resamples")
             from assay.quality.agreement import agreement
 
             result = agreement(data, metric=metric.value, level=level.value, n_boot=bootstrap, seed=seed)
     except ValueError as exc:
-        raise _fail(err, exc) from None
+        raise _fail(exc) from None
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["metric", "level", "value", "low", "high", "items"])
     shown_level = level.value if metric is Metric.krippendorff else "nominal"
