@@ -2,8 +2,9 @@
 
     python bench/quality/aggregate_command.py aggregate ANSWERS --method ds --out OUT
 
-What `assay aggregate` costs once the `assay` entry point imports its other commands lazily: the
-same command function, options and code path, registered on an app that holds nothing else.
+The same command function, options and code path, registered on an app that holds nothing else:
+beside the installed `assay aggregate` it shows what the `assay` entry point adds (nothing, since
+it imports its other commands lazily).
 """
 
 from __future__ import annotations

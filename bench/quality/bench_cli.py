@@ -14,7 +14,7 @@ a two-second run but hardly moves a forty-second one, so the best is the steadie
   it writes nothing).
 * `assay aggregate`: the installed console script, `assay aggregate ANSWERS --method ds --out F`.
 * the command alone: bench/quality/aggregate_command.py, the same command on a bare Typer app,
-  i.e. `assay aggregate` without the start-up of the rest of the `assay` command line.
+  a check that the `assay` entry point (which imports its commands lazily) adds nothing.
 
 Results go to bench/quality/results_cli.json.
 """
