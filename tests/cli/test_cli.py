@@ -155,6 +155,30 @@ def test_demo_seeds_three_projects(cli_env: dict[str, str]) -> None:
     assert code == 0 and "items imported" not in out
 
 
+def test_export_filters_pass_through_and_bad_ones_name_the_flag(cli_env: dict[str, str]) -> None:
+    code, _, err = _run(cli_env, "demo", "--no-serve")
+    assert code == 0, err
+    code, out, err = _run(cli_env, "export", "classify", "--format", "jsonl")
+    assert code == 0, err
+    assert sum(len(orjson.loads(line)["annotations"]) for line in out.splitlines()) > 0
+    # The demo's simulated answers are unreviewed: with --reviewed-only no answer is left.
+    code, out, err = _run(cli_env, "export", "classify", "--format", "jsonl", "--reviewed-only")
+    assert code == 0, err
+    assert [orjson.loads(line)["annotations"] for line in out.splitlines()] == [[]] * len(out.splitlines())
+    args = ("export", "preference", "--format", "dpo", "--min-answers", "2", "--min-confidence", "0.6")
+    assert _run(cli_env, *args, "--ties", "keep")[0] == 0
+    code, _, err = _run(cli_env, *args, "--ties", "maybe")
+    assert code == 2 and "ties" in err and "'drop' or 'keep'" in err, err
+    code, _, err = _run(cli_env, "export", "preference", "--format", "dpo", "--min-answers", "0")
+    assert code == 2 and "min_answers" in err and "at least 1" in err, err
+    code, _, err = _run(cli_env, "export", "classify", "--format", "csv", "--min-answers", "2")
+    assert code == 2 and "min_answers does not apply to the csv export" in err, err
+    # The preference project's only text question is a rationale; the rubric's rewrite is a completion.
+    code, _, err = _run(cli_env, "export", "preference", "--format", "sft")
+    assert code == 2 and "completion: true" in err, err
+    assert _run(cli_env, "export", "rubric", "--format", "sft", "--min-answers", "1")[0] == 0
+
+
 def test_cli_default_method_is_the_engines() -> None:
     from assay.cli import quality as cli_quality
     from assay.quality import DEFAULT_METHOD

@@ -15,6 +15,7 @@ import typer
 from assay import settings
 from assay.cli import common
 from assay.cli.common import Commands, DatabaseUrl, DataDir, Group, OrgOption, errors_to_exit, open_hub
+from assay.domain.filters import HELP as FILTER_HELP
 
 # Plain help text, not Rich's panels: rendering help with Rich imports Markdown and layout code
 # that costs a tenth of a second on every `--help` (bench/cli/startup.py).
@@ -371,17 +372,29 @@ def export_(
     project: Annotated[str, typer.Argument(help="Project id or name.")],
     format: Annotated[str, typer.Option("--format", help="jsonl, csv, parquet, dpo or sft.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
+    min_answers: Annotated[int | None, typer.Option(help=FILTER_HELP["min_answers"])] = None,
+    min_confidence: Annotated[float | None, typer.Option(help=FILTER_HELP["min_confidence"])] = None,
+    reviewed_only: Annotated[
+        bool, typer.Option("--reviewed-only", help=FILTER_HELP["reviewed_only"])
+    ] = False,
+    ties: Annotated[str | None, typer.Option(help=FILTER_HELP["ties"])] = None,
     org: OrgOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
+    from assay.domain.exports import ExportFilters
     from assay.workflows import export
 
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        filters = ExportFilters.parse(
+            dict(
+                min_answers=min_answers, min_confidence=min_confidence, reviewed_only=reviewed_only, ties=ties
+            )
+        )
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
-        chunks = export.stream(hub, actor, proj, fmt=format)
+        chunks = export.stream(hub, actor, proj, fmt=format, filters=filters)
         if out is None:
             sink = common.stdout_bytes()
             for chunk in chunks:

@@ -226,10 +226,11 @@ async def export_project(
     project_id: Id,
     hub: HubDep,
     actor: ActorDep,
-    format: Annotated[str, Query(description="jsonl, csv, parquet, dpo or sft")] = "jsonl",
+    query: Annotated[export.ExportQuery, Query()],
 ) -> StreamingResponse:
+    format, filters = query.format, query.filters()
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="project.export")
-    chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format)
+    chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format, filters=filters)
     filename = f"{project.name}.{export.EXTENSIONS[format]}".replace('"', "")
     return StreamingResponse(
         iterate_in_threadpool(chunks),
