@@ -19,6 +19,7 @@ import itertools
 from collections import defaultdict
 from typing import Any
 
+from assay import formats
 from assay.app import Assay
 from assay.domain.answers import gold_mark
 from assay.domain.people import Actor
@@ -194,9 +195,7 @@ def to_csv(result: dict[str, Any]) -> str:
             a["value"], a["low"], a["high"], a["n"],
             c["answers_per_hour"], c["accepted"], c["cost"], c["cost_per_accepted"],
         ]  # fmt: skip
-        # A workforce name is user text: keep a spreadsheet from running it as a formula.
-        name = str(cells[0])
-        if name[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            cells[0] = "'" + name
+        # A workforce name is user text: the exports' one rule keeps a spreadsheet from running it.
+        cells[0] = formats.safe_cell(cells[0])
         writer.writerow(["" if v is None else v for v in cells])
     return buffer.getvalue()
