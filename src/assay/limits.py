@@ -26,7 +26,15 @@ import orjson
 
 from assay.errors import Invalid, detail
 
-__all__ = ["MAX_DEPTH", "check_json", "check_name", "check_text", "loads_json", "problem_in_text"]
+__all__ = [
+    "MAX_DEPTH",
+    "check_json",
+    "check_name",
+    "check_text",
+    "json_syntax",
+    "loads_json",
+    "problem_in_text",
+]
 
 MAX_DEPTH = 64
 INT_MIN = -(2**63)
@@ -59,6 +67,8 @@ def _join(where: str, steps: list[str]) -> str:
     path = "".join(steps)
     if not where:
         return path.removeprefix(".")
+    if where.endswith(":"):  # a label ("line 3:"): the path follows it as a path of its own
+        return f"{where} {path.removeprefix('.')}" if path else where
     return where + path
 
 
@@ -151,8 +161,8 @@ def _find(value: Any, where: str) -> tuple[str, str] | None:
 def check_json(value: Any, *, where: str) -> None:
     """Refuse a value that breaks a rule above: ``Invalid`` naming ``where`` plus the path, and the limit.
 
-    ``where`` is the path of ``value`` itself (``"answers"``, ``"line 3: data"``; ``""`` for a
-    whole request body).  Iterative, so no nesting can exhaust the stack; the common case (nothing
+    ``where`` is the path of ``value`` itself (``"answers"``; ``""`` for a whole request body), or
+    a label ending in a colon that the path follows (``"line 3:"`` gives ``line 3: data.text``).  Iterative, so no nesting can exhaust the stack; the common case (nothing
     wrong) builds no paths at all.
     """
     if _fast_ok(value):
@@ -175,19 +185,25 @@ def loads_json(data: bytes | str, *, source: str) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        msg = str(exc.msg)
-        if "depth" in msg or "recursion" in msg:
-            problem = f"nested deeper than {MAX_DEPTH} levels (line {exc.lineno}, column {exc.colno})"
-        else:
-            if "surrogate" in msg:
-                msg = f"{msg} (a lone surrogate is not valid Unicode text)"
-            problem = f"not valid JSON at line {exc.lineno}, column {exc.colno}: {msg}"
+        why = json_syntax(exc)
+        where = f"line {exc.lineno}, column {exc.colno}"
+        problem = f"{why} ({where})" if why.startswith("nested") else f"not valid JSON at {where}: {why}"
         raise Invalid(
             f"{source}: {problem}",
             errors=[detail("", problem, line=exc.lineno, column=exc.colno, source=source)],
         ) from None
     check_json(value, where="")
     return value
+
+
+def json_syntax(exc: orjson.JSONDecodeError) -> str:
+    """Why orjson refused a document, in our words: its own depth limit is reported as ours."""
+    msg = str(exc.msg)
+    if "depth" in msg or "recursion" in msg:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    if "surrogate" in msg:
+        return f"{msg} (a lone surrogate is not valid Unicode text)"
+    return msg
 
 
 def check_text(value: str, *, where: str) -> str:

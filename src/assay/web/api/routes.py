@@ -114,7 +114,7 @@ async def import_items(
             project,
             source=spool,  # type: ignore[arg-type]
             fmt=fmt,
-            name="request body",
+            name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
             batch=batch,
         )
