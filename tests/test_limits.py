@@ -128,8 +128,8 @@ def test_names_within_the_rule(good: str) -> None:
 @pytest.mark.parametrize(
     ("bad", "words"),
     [
-        ("", "blank"),
-        ("   ", "blank"),
+        ("", "not blank"),
+        ("   ", "not blank"),
         ("x" * 101, "101 characters"),
         ("a\r\nb", "U+000D"),
         ("a\nb", "U+000A"),

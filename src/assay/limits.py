@@ -223,8 +223,8 @@ def check_name(value: Any, *, where: str, max_len: int) -> str:
         raise Invalid(f"{where}: {msg}, got {got}", errors=[detail(where, f"{msg}, got {got}")])
     name = value.strip()
     if not name or len(name) > max_len:
-        what = "is blank" if not name else f"is {len(name)} characters long"
-        raise Invalid(f"{where}: {msg}; it {what}", errors=[detail(where, f"{msg}; it {what}")])
+        why = f"{msg}, not blank" if not name else f"{msg}; it is {len(name)} characters long"
+        raise Invalid(f"{where}: {why}", errors=[detail(where, why)])
     for char in name:
         if unicodedata.category(char) in _NAME_FORBIDDEN:
             problem = f"holds the control character U+{ord(char):04X}; a name is one line of printable text"

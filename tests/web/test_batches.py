@@ -220,8 +220,8 @@ def test_batches_arrive_from_every_format(hub: Assay, api: TestClient) -> None:
 @pytest.mark.parametrize(
     ("value", "msg"),
     [
-        ("", "must be a name of 1 to 100 characters; it is blank"),
-        ("   ", "must be a name of 1 to 100 characters; it is blank"),
+        ("", "must be a name of 1 to 100 characters, not blank"),
+        ("   ", "must be a name of 1 to 100 characters, not blank"),
         ("x" * 101, "must be a name of 1 to 100 characters; it is 101 characters long"),
         ("a\r\nb", "holds the control character U+000D; a name is one line of printable text"),
         (["b1"], "must be a string (a batch name), got list"),
