@@ -6,17 +6,17 @@ member and token endpoints go through the role checks in ``access``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from assay import patterns
 from assay.app import Assay
 from assay.domain.people import WORKFORCE_KINDS, Role
 from assay.errors import Invalid, NotFound
 from assay.security import hash_password, hash_token, new_token, token_display_prefix
 from assay.storage import people
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+SLUG = patterns.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+EMAIL = patterns.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def create_org(hub: Assay, *, slug: str, name: str | None = None) -> int:
