@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.errors import Invalid
 from assay.web.deps import ActorDep, HubDep, Id
+from assay.web.headers import attachment
 from assay.workflows import workforces
 
 router = APIRouter()
@@ -68,7 +69,7 @@ async def vendor_report(
         return Response(
             vendors.to_csv(result),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="vendors-{project_id}.csv"'},
+            headers={"Content-Disposition": attachment(f"vendors-{project_id}.csv")},
         )
     return result
 

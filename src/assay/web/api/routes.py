@@ -14,6 +14,7 @@ from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
 from assay.web.deps import ActorDep, HubDep, Id
+from assay.web.headers import attachment
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
 
@@ -192,11 +193,11 @@ async def export_project(
 ) -> StreamingResponse:
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="project.export")
     chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format)
-    filename = f"{project.name}.{export.EXTENSIONS[format]}".replace('"', "")
+    filename = f"{project.name}.{export.EXTENSIONS[format]}"
     return StreamingResponse(
         iterate_in_threadpool(chunks),
         media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )
 
 
