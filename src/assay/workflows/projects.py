@@ -10,6 +10,7 @@ from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ProjectSchema, ProjectSettings, parse_schema, parse_settings
 from assay.errors import Invalid, NotFound
+from assay.limits import check_name
 from assay.storage import projects as store
 from assay.workflows import access
 
@@ -62,10 +63,7 @@ def create(
     description: Any = "",
 ) -> Project:
     access.require(hub, actor, Role.MANAGER, action="project.create", object_type="project")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise Invalid(
-            "name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}]
-        )
+    name = check_name(name, where="name", max_len=200)
     if not isinstance(description, str):
         raise Invalid(
             "description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from assay.domain.people import Role
-from assay.errors import Invalid
+from assay.limits import loads_json
 from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
 from assay.workflows import dashboard, review
@@ -66,13 +65,7 @@ async def judge(annotation_id: Id, request: Request, page: PageDep) -> Response:
     verdict = field(form, "verdict")
     answers: Any = None
     if verdict == "fix":
-        try:
-            answers = json.loads(field(form, "answers") or "null")
-        except json.JSONDecodeError as exc:
-            raise Invalid(
-                f"answers: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-                errors=[{"loc": "answers", "msg": exc.msg, "line": exc.lineno}],
-            ) from None
+        answers = loads_json(field(form, "answers") or "null", source="answers")
     result = await run_in_threadpool(
         review.judge,
         page.hub,
