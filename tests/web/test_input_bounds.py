@@ -20,9 +20,7 @@ from assay.workflows import workforces as workforce_flows
 from tests.factories import TEXT_SCHEMA, make_member, make_org
 from tests.web.test_pages import Site, csrf_of, site  # noqa: F401 - the pages' fixture
 
-EXAMPLE_SCHEMA = (
-    "inputs:\n  - name: text\n    kind: text\nquestions:\n  - name: q\n    kind: choice\n    options: [a, b]\n"
-)
+EXAMPLE_SCHEMA = "inputs:\n  - name: text\n    kind: text\nquestions:\n  - name: q\n    kind: choice\n    options: [a, b]\n"
 
 
 def _count(hub: Assay, table: sa.Table) -> int:
@@ -81,7 +79,9 @@ def test_project_names_over_the_api(hub: Assay, api: TestClient) -> None:
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["loc"] == "name"
     assert _count(hub, projects) == 0
-    fine = api.post("/api/v1/projects", json={"name": "  Prüfung ☃  ", "schema": TEXT_SCHEMA}, headers=manager.headers)
+    fine = api.post(
+        "/api/v1/projects", json={"name": "  Prüfung ☃  ", "schema": TEXT_SCHEMA}, headers=manager.headers
+    )
     assert fine.status_code == 201 and fine.json()["name"] == "Prüfung ☃"
 
 
@@ -153,7 +153,7 @@ def test_answers_out_of_bounds_are_named(answers: dict[str, Any], loc: str, word
     caught.value.message.encode("utf-8")  # the message itself can always be sent back
 
 
-def test_page_forms_refuse_nul_and_deep_json(site: Site) -> None:
+def test_page_forms_refuse_nul_and_deep_json(site: Site) -> None:  # noqa: F811 - the fixture
     client = site.client("manager")
     csrf = csrf_of(client.get("/projects/new").text)
     before = _count(site.hub, projects)
