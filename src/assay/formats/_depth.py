@@ -56,6 +56,8 @@ class DepthGuard:
         self._in_string = False
         self._odd_backslash = False  # the last chunk ended in an odd run of backslashes
         self._items = 0  # commas seen at depth 1: the index (from 0) of the array's current item
+        self._tail = b""  # the last bytes read, where a "\\u0000" split between chunks begins
+        self.nul_seen = False  # a "\\u0000" escape (or a text that looks like one) was read
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._source.read(size)
@@ -64,12 +66,17 @@ class DepthGuard:
         return chunk
 
     def _scan(self, chunk: bytes) -> None:
+        if not self.nul_seen:
+            self.nul_seen = b"\\u0000" in self._tail + chunk[:5] or b"\\u0000" in chunk
+            self._tail = chunk[-5:]
         data = b"\\" + chunk if self._odd_backslash else chunk
         if b"\\" in data:
             body = data.rstrip(b"\\")
             # A trailing run escapes what the next chunk starts with; pairs in it escape each other.
             self._odd_backslash = (len(data) - len(body)) % 2 == 1
-            data = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+            if b"\\\\" in body:
+                body = body.replace(b"\\\\", b"")
+            data = body.replace(b'\\"', b"") if b'\\"' in body else body
         else:
             self._odd_backslash = False
         parts = data.translate(None, _DROP).split(b'"')

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay.errors import Invalid, detail
-from assay.limits import check_json
+from assay.limits import check_json, check_parsed
 
 
 def problem(name: str | None, where: str, msg: str, **extra: Any) -> Invalid:
@@ -15,10 +15,17 @@ def problem(name: str | None, where: str, msg: str, **extra: Any) -> Invalid:
     return Invalid(text, errors=[detail(where, msg, **info)])
 
 
-def checked(record: dict[str, Any], *, name: str | None, where: str) -> dict[str, Any] | Invalid:
-    """The record if it is within ``assay.limits``' bounds, else the problem naming its path."""
+def checked(
+    record: dict[str, Any], *, name: str | None, where: str, raw: bytes | None = None
+) -> dict[str, Any] | Invalid:
+    """The record if it is within ``assay.limits``' bounds, else the problem naming its path.
+
+    ``raw`` is the text orjson parsed the record from, when it did: it can spare the walk."""
     try:
-        check_json(record, where=f"{where}:")
+        if raw is None:
+            check_json(record, where=f"{where}:")
+        else:
+            check_parsed(record, raw=raw, where=f"{where}:")
     except Invalid as exc:
         first = exc.errors[0]
         return problem(name, str(first["loc"]).removesuffix(":"), first["msg"])

@@ -71,6 +71,7 @@ def _json_backend() -> Any:
 
 
 _IJSON = _json_backend()
+_YAJL = _IJSON is not ijson
 _PEEK = 1 << 16
 
 
@@ -178,7 +179,7 @@ def _iter_jsonl(source: BinaryIO, *, name: str | None) -> Iterator[tuple[int, Re
         if type(value) is not dict:
             yield number, _not_object(name, f"line {number}", value)
             continue
-        yield number, checked(value, name=name, where=f"line {number}")
+        yield number, checked(value, name=name, where=f"line {number}", raw=line)
 
 
 class _Prefixed:
@@ -242,7 +243,12 @@ def _iter_json(source: BinaryIO, *, name: str | None) -> Iterator[tuple[int, Rec
             if type(value) is not dict:
                 yield index, _not_object(name, f"item {index}", value)
                 continue
-            yield index, checked(value, name=name, where=f"item {index}")
+            if stream.nul_seen or not _YAJL:
+                yield index, checked(value, name=name, where=f"item {index}")
+            else:
+                # yajl refuses integers beyond 64 bits, non-finite numbers and NaN, and the guard
+                # bounds the depth: with no NUL escape read so far, the item is within bounds.
+                yield index, value
     except TooDeep as exc:
         raise problem(name, f"item {exc.item}", exc.message) from None
     except (ijson.JSONError, UnicodeDecodeError) as exc:
