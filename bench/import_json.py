@@ -31,7 +31,23 @@ SCHEMA = {
     "inputs": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
     "questions": [{"name": "overall", "kind": "preference", "scale": {"min": -3, "max": 3}}],
 }
-WORDS = "the a model answer user asks why how data label quality vendor item review json".split()
+WORDS = [
+    "the",
+    "a",
+    "model",
+    "answer",
+    "user",
+    "asks",
+    "why",
+    "how",
+    "data",
+    "label",
+    "quality",
+    "vendor",
+    "item",
+    "review",
+    "json",
+]
 
 
 def _text(rng: random.Random, n: int) -> str:
@@ -78,7 +94,8 @@ def main() -> None:
     del rows
     for fmt, blob in blobs.items():
         seconds = best_of(
-            args.repeat, lambda b=blob, f=fmt: sum(1 for _ in iter_records(io.BytesIO(b), fmt=f, name="bench"))
+            args.repeat,
+            lambda b=blob, f=fmt: sum(1 for _ in iter_records(io.BytesIO(b), fmt=f, name="bench")),
         )
         print(
             f"read {fmt:5}: {args.items:,} items ({len(blob) / 1e6:.0f} MB) in {seconds:.2f} s: "
@@ -100,7 +117,9 @@ def main() -> None:
                 ingest.import_items(hub, actor, project, source=io.BytesIO(b), fmt=f, name="bench")
 
             seconds = best_of(args.repeat, run)
-            print(f"import {fmt:5} into SQLite: {args.items:,} items in {seconds:.2f} s: {args.items / seconds:,.0f} items/s")
+            print(
+                f"import {fmt:5} into SQLite: {args.items:,} items in {seconds:.2f} s: {args.items / seconds:,.0f} items/s"
+            )
         hub.close()
 
 
