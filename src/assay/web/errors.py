@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.errors import AssayError
+from assay.errors import AssayError, displayable
 
 log = logging.getLogger("assay")
 
@@ -28,7 +28,8 @@ _PHRASES = {
 
 
 def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"ok": False, "error": message, "errors": errors or [], "status": status}
+    # What a client sent may be quoted here (a key, a value): keep the body encodable.
+    return {"ok": False, "error": displayable(message), "errors": displayable(errors or []), "status": status}
 
 
 def _loc(parts: Any) -> str:
@@ -45,7 +46,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AssayError)
     async def _assay(_request: Request, exc: AssayError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return JSONResponse(
+            error_body(exc.status, exc.message, exc.errors), status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
