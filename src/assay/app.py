@@ -7,6 +7,7 @@ import random
 from assay.settings import Config
 from assay.storage import migrate
 from assay.storage.engine import Database
+from assay.throttle import Throttle
 
 
 class Assay:
@@ -19,6 +20,9 @@ class Assay:
         self.db = db or Database(self.config.url)
         # Draws that must not be predictable by annotators (gold mixing, shuffles); tests pass a seeded one.
         self.rng = rng or random.Random()
+        # What one client can make this process do when it is refused (failed sign-ins by
+        # address, denial audit rows per client).
+        self.throttle = Throttle()
 
     def migrate(self) -> None:
         migrate.upgrade(self.db)

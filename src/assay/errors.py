@@ -78,6 +78,16 @@ class TooLarge(AssayError):
     status = 413
 
 
+class RateLimited(AssayError):
+    """Too many requests or attempts: 429, with the seconds to wait (``Retry-After``)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, errors: list[ErrorDetail] | None = None) -> None:
+        super().__init__(message, errors=errors)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Invalid(AssayError):
     """Input that parsed but does not satisfy the contract (HTTP 422)."""
 

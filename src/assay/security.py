@@ -48,5 +48,28 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # argon2 takes any length; a bound keeps a sign-in from hashing megabytes
+
+
+def check_password(password: str) -> str:
+    """The one password rule, for every front door: 8 to 1024 characters, not only spaces."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ValueError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if not password.strip() or "\x00" in password:
+        raise ValueError("a password cannot be only spaces or hold a NUL character")
+    return password
+
+
+def new_link_token() -> str:
+    """The secret of a one-time link (an invitation or a password reset): 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def fingerprint(secret_hash: str | None) -> str:
+    """A short stand-in for a stored credential, kept in a session to notice that it changed."""
+    return hashlib.sha256((secret_hash or "").encode()).hexdigest()[:32]
+
+
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())

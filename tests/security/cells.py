@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from assay.storage.people import now
 from assay.storage.tables import items, organizations, project_pauses, workforces
 from assay.web import sessions
-from assay.workflows import admin
+from assay.workflows import accounts, admin
 from tests.factories import Member
 from tests.security.conftest import GOLD_SCHEMA, World
 
@@ -119,10 +119,10 @@ def _settings_text(obj: str) -> str:
     return json.dumps({"overlap": 20, "max_leases": 20, "workforces": [WORKFORCE[obj]]})
 
 
-def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int]:
+def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int | str]:
     """The ids a path's parameters take for ``obj``; fresh leases and answers where a success consumes them."""
     project = world.projects[obj]
-    values: dict[str, int] = {}
+    values: dict[str, int | str] = {}
     if "{project_id}" in path:
         values["project_id"] = project
     if "{item_id}" in path:
@@ -139,7 +139,20 @@ def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int
         values["workforce_id"] = _workforce(world, obj)
     if "{pause_id}" in path:
         values["pause_id"] = _fresh_pause(world, obj)
+    if "{token}" in path:
+        values["token"] = _fresh_link(world)
     return values
+
+
+def _fresh_link(world: World) -> str:
+    """A live one-time link (an invitation of a spare member), so the link page has one to show."""
+    home = world.members["manager"]
+    email = f"{_unique()}@example.com"
+    created = admin.create_user(world.hub, org=home.org, email=email, role="annotator")
+    actor = home.actor(world.hub)
+    return accounts.create_link(
+        world.hub, org_id=actor.org_id, membership_id=created.membership_id, kind="invite", by=None
+    )
 
 
 def _unique() -> str:
@@ -169,6 +182,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/login"): lambda w, o: {"form": {"email": "nobody@example.com", "password": "x"}},
     ("POST", "/logout"): lambda w, o: {"form": {}},
     ("POST", "/session/organisation"): lambda w, o: {"form": {"membership_id": "0"}},
+    ("POST", "/account/password"): lambda w, o: {
+        "form": {"current_password": "whatever", "new_password": "a" * 10, "repeat": "b" * 10}
+    },
+    ("POST", "/members/{membership_id}/reset"): lambda w, o: {"form": {}},
+    ("POST", "/invitations/{token}"): lambda w, o: {"form": {"password": "p" * 10, "repeat": "p" * 10}},
     ("POST", "/projects/new"): lambda w, o: {
         "form": {"name": _unique(), "schema": json.dumps(GOLD_SCHEMA), "settings": "overlap: 1"}
     },

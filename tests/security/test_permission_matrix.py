@@ -18,23 +18,21 @@ from tests.security.conftest import ACTORS, OBJECTS, World
 class Rule:
     """Who may call a route and on what.
 
-    ``min_role`` None: public.  ``scope``: what the path's id names — ``none`` (no object),
+    Every API route checks its declared role before anything else (and before it reads a body),
+    so below that role the answer is 403 whatever the id names.  ``min_role`` None: public.  ``scope``: what the path's id names — ``none`` (no object),
     ``project`` (visible to managers, reviewers and the workforces it is shared with) or
     ``assignee`` (only the annotator who holds the lease or wrote the answer).  ``role_first``: the
     role is checked before the object is looked up, so a too-low role answers 403 even for a
-    foreign id (it tells nothing about the object).  ``hidden_from_vendors``: inside a vendor's
-    compartment the route does not exist (404, not 403): what sets vendors side by side (the vendor report,
-    the workforce list with its members).
+    foreign id (it tells nothing about the object).
     """
 
     min_role: Role | None
     ok: int = 200
     scope: str = "none"
     role_first: bool = False
-    hidden_from_vendors: bool = False
 
 
-MEMBER, REVIEWER, MANAGER = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER
+MEMBER, REVIEWER, MANAGER, OWNER = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER, Role.OWNER
 
 EXPECTED: dict[tuple[str, str], Rule] = {
     # public
@@ -44,35 +42,39 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/openapi.json"): Rule(None),
     ("GET", "/login"): Rule(None),
     ("POST", "/login"): Rule(None, ok=400),  # a form without its login cookie is refused for everyone
-    # JSON API
+    # JSON API: the role first, everywhere
     ("GET", "/api/v1/projects"): Rule(MEMBER),
     ("POST", "/api/v1/projects"): Rule(MANAGER, ok=201),
-    ("GET", "/api/v1/projects/{project_id}"): Rule(MEMBER, scope="project"),
-    ("POST", "/api/v1/projects/{project_id}/items"): Rule(MANAGER, ok=201, scope="project"),
-    ("GET", "/api/v1/projects/{project_id}/next"): Rule(MEMBER, scope="project"),
-    ("GET", "/api/v1/projects/{project_id}/export"): Rule(MANAGER, scope="project"),
-    ("GET", "/api/v1/projects/{project_id}/quality"): Rule(REVIEWER, scope="project"),
+    ("GET", "/api/v1/projects/{project_id}"): Rule(MEMBER, scope="project", role_first=True),
+    ("POST", "/api/v1/projects/{project_id}/items"): Rule(MANAGER, ok=201, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/next"): Rule(MEMBER, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/export"): Rule(MANAGER, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/quality"): Rule(REVIEWER, scope="project", role_first=True),
     ("GET", "/api/v1/items/{item_id}"): Rule(REVIEWER, scope="project", role_first=True),
     ("POST", "/api/v1/assignments/{assignment_id}/submit"): Rule(MEMBER, ok=201, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/skip"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/extend"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/annotations/{annotation_id}/revise"): Rule(MEMBER, ok=201, scope="assignee"),
-    ("GET", "/api/v1/workforces"): Rule(MANAGER, hidden_from_vendors=True),
-    ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201, hidden_from_vendors=True),
+    ("GET", "/api/v1/workforces"): Rule(MANAGER),
+    ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201),
     # A workforce belongs to the organisation (a manager edits any of its own, 404 for another's).
-    ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(
-        MANAGER, scope="project", role_first=True, hidden_from_vendors=True
-    ),
-    ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(
-        MANAGER, scope="project", hidden_from_vendors=True
-    ),
-    ("GET", "/api/v1/projects/{project_id}/flags"): Rule(REVIEWER, scope="project"),
+    ("PATCH", "/api/v1/workforces/{workforce_id}"): Rule(MANAGER, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/vendors"): Rule(MANAGER, scope="project", role_first=True),
+    ("GET", "/api/v1/projects/{project_id}/flags"): Rule(REVIEWER, scope="project", role_first=True),
     # Allowed callers get past every check to the rule that only reviewed answers become gold (409).
     ("POST", "/api/v1/items/{item_id}/gold"): Rule(MANAGER, ok=409, scope="project", role_first=True),
-    ("DELETE", "/api/v1/projects/{project_id}/pauses/{pause_id}"): Rule(MANAGER, scope="project"),
+    ("DELETE", "/api/v1/projects/{project_id}/pauses/{pause_id}"): Rule(
+        MANAGER, scope="project", role_first=True
+    ),
+    # one-time links: public pages (a fresh link for every call); a post without the form's own
+    # token is refused before the link is read
+    ("GET", "/invitations/{token}"): Rule(None),
+    ("POST", "/invitations/{token}"): Rule(None, ok=400),
     # pages (a role that may not see a page gets 404, like a page that does not exist)
     ("POST", "/logout"): Rule(MEMBER, ok=303),
-    ("POST", "/session/organisation"): Rule(MEMBER, ok=303),
+    ("POST", "/session/organisation"): Rule(MEMBER),  # not one of theirs: asked for a password
+    ("GET", "/account"): Rule(MEMBER),
+    ("POST", "/account/password"): Rule(MEMBER, ok=422),  # the two new passwords differ
     ("GET", "/projects"): Rule(MEMBER),
     ("GET", "/projects/new"): Rule(MANAGER),
     ("POST", "/projects/new"): Rule(MANAGER, ok=303),
@@ -89,6 +91,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/members"): Rule(MANAGER),
     ("POST", "/members/invite"): Rule(MANAGER),
     ("POST", "/members/{membership_id}"): Rule(MANAGER, ok=303, scope="project"),
+    ("POST", "/members/{membership_id}/reset"): Rule(OWNER, scope="project"),
     ("POST", "/tokens/{token_id}/revoke"): Rule(MANAGER, ok=303, scope="project"),
 }
 
@@ -113,8 +116,6 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
         return 401
     too_low = 404 if not path.startswith("/api/") else 403  # pages hide what a role may not see
     role_ok = ROLE[actor] >= rule.min_role
-    if rule.hidden_from_vendors and actor in COMPARTMENT and not role_ok:
-        return 404
     if rule.scope == "none":
         return rule.ok if role_ok else too_low
     if rule.role_first and not role_ok:

@@ -123,3 +123,70 @@ def test_one_annotators_gold_answers_are_read_through_their_index(db_url: str) -
         assert "ix_annotations_user" in plan, plan
     finally:
         db.dispose()
+
+
+def test_0010_keeps_every_row_while_it_moves_credentials_and_revisions(db_url: str) -> None:
+    """0010 rebuilds two tables that others reference (users, annotations): with SQLite's foreign
+    keys on, a rebuild's DROP TABLE would cascade and empty memberships and reviews.  Every row
+    stays; passwords move to memberships; an annotator's own fix becomes a revision; gold items
+    count their leases."""
+    import sqlalchemy as sa
+
+    from assay.security import hash_password, verify_password
+
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db, "0009")
+        at = "2026-12-01 10:00:00"
+        secret = hash_password("old password")
+        with db.write() as conn:
+            run = conn.exec_driver_sql
+            run(f"INSERT INTO organizations (id, slug, name, created_at) VALUES (1, 'a', 'A', '{at}')")
+            run(
+                "INSERT INTO users (id, email, name, password_hash, active, created_at) VALUES "
+                f"(1, 'ann@x', 'Ann', '{secret}', true, '{at}'), (2, 'rev@x', 'Rev', NULL, true, '{at}')"
+            )
+            run(
+                "INSERT INTO memberships (id, org_id, user_id, role, active, created_at) VALUES "
+                f"(1, 1, 1, 'annotator', true, '{at}'), (2, 1, 2, 'reviewer', true, '{at}')"
+            )
+            run(
+                "INSERT INTO projects (id, org_id, name, description, schema, settings, created_at) VALUES "
+                f"(1, 1, 'p', '', '{{}}', '{{\"overlap\": 2}}', '{at}')"
+            )
+            run(
+                "INSERT INTO items (id, org_id, project_id, data, priority, is_gold, claimed, answered, "
+                "open, settled, created_at, gold) VALUES "
+                f"(1, 1, 1, '{{}}', 0, false, 1, 1, true, false, '{at}', NULL), "
+                f"(2, 1, 1, '{{}}', 0, true, 0, 1, true, false, '{at}', '{{\"q\": 1}}')"
+            )
+            run(
+                "INSERT INTO assignments (id, org_id, project_id, item_id, user_id, membership_id, status, "
+                f"created_at, expires_at) VALUES (1, 1, 1, 1, 1, 1, 'submitted', '{at}', '{at}'), "
+                f"(2, 1, 1, 2, 1, 1, 'submitted', '{at}', '{at}')"
+            )
+            run(
+                "INSERT INTO annotations (id, org_id, project_id, item_id, assignment_id, user_id, answers, "
+                "idempotency_key, request_hash, created_at) VALUES "
+                f"(1, 1, 1, 1, 1, 1, '{{\"q\": 1}}', 'k', 'h', '{at}'), "
+                f"(2, 1, 1, 2, 2, 1, '{{\"q\": 2}}', 'k2', 'h', '{at}')"
+            )
+            run(
+                "INSERT INTO reviews (id, org_id, annotation_id, reviewer_id, verdict, answers, reason, "
+                f"created_at) VALUES (1, 1, 1, 1, 'fix', '{{\"q\": 3}}', 'revised by the annotator', '{at}'), "
+                f"(2, 1, 1, 2, 'accept', NULL, NULL, '{at}')"
+            )
+        migrate.upgrade(db)
+        with db.read() as conn:
+            run = conn.exec_driver_sql
+            assert run("SELECT count(*) FROM memberships").scalar() == 2
+            assert run("SELECT count(*) FROM annotations").scalar() == 2
+            assert run("SELECT verdict FROM reviews").scalars().all() == ["accept"]  # the own fix moved
+            revision = run("SELECT annotation_id, answers FROM annotation_revisions").one()
+            assert revision[0] == 1
+            hashes = dict(run("SELECT user_id, password_hash FROM memberships").all())
+            assert verify_password(hashes[1], "old password") and hashes[2] is None
+            assert "password_hash" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}
+            assert run("SELECT claimed FROM items WHERE id = 2").scalar() == 1  # the gold item's answer
+    finally:
+        db.dispose()

@@ -60,7 +60,15 @@ def test_overlap_is_reached_exactly_and_nobody_gets_an_item_twice(hub: Assay, ap
     assert sum(len(s) for s in seen) == 10  # 5 items x overlap 2, never more
     assert len(seen[0]) == 5 and len(seen[1]) == 5 and seen[2] == []
     counts = api.get(f"/api/v1/projects/{project_id}", headers=manager.headers).json()["counts"]
-    assert counts == {"items": 5, "gold": 0, "annotations": 10, "complete": 5}
+    assert counts == {
+        "items": 5,
+        "gold": 0,
+        "annotations": 10,
+        "complete": 5,
+        "left": 0,
+        "done": 0,
+        "leased": 0,
+    }
 
 
 def test_next_returns_the_lease_shape_and_priority_order(hub: Assay, api: TestClient) -> None:

@@ -108,15 +108,18 @@ def test_vendor_compartments_and_other_organisations(hub: Assay, api: TestClient
     seen = api.get(f"/api/v1/items/{normal}", headers=a_rev.headers).json()
     assert {a["workforce"] for a in seen["annotations"]} == {"Vendor A"}
     assert b1.email not in str(seen)
-    assert api.get(f"/api/v1/items/{gold}", headers=a_rev.headers).status_code == 404
+    # A gold item reads like any other to a vendor's reviewer: their own answers, no known answer.
+    gold_view = api.get(f"/api/v1/items/{gold}", headers=a_rev.headers)
+    assert gold_view.status_code == 200 and gold_view.json()["gold"] is None and SECRET not in gold_view.text
+    assert {a["workforce"] for a in gold_view.json()["annotations"]} == {"Vendor A"}
     quality = api.get(f"/api/v1/projects/{pid}/quality", headers=a_rev.headers).json()
     assert {a["user"] for a in quality["annotators"]} == {a1.email}
     assert b1.email not in str(api.get(f"/api/v1/projects/{pid}/flags", headers=a_rev.headers).json())
-    # The report that sets vendors side by side does not exist inside a vendor's compartment.
-    assert api.get(f"/api/v1/projects/{pid}/vendors", headers=a_rev.headers).status_code == 404
-    assert api.get(f"/api/v1/projects/{pid}/vendors?format=csv", headers=a1.headers).status_code == 404
+    # The report that sets vendors side by side is for managers (refused by role, before anything).
+    assert api.get(f"/api/v1/projects/{pid}/vendors", headers=a_rev.headers).status_code == 403
+    assert api.get(f"/api/v1/projects/{pid}/vendors?format=csv", headers=a1.headers).status_code == 403
     assert api.get(f"/api/v1/projects/{pid}/vendors", headers=house_rev.headers).status_code == 403
-    assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 404
+    assert api.get("/api/v1/workforces", headers=a_rev.headers).status_code == 403
     assert api.get("/api/v1/workforces", headers=house_rev.headers).status_code == 403
     actor = a_rev.actor(hub)
     board = dashboard.project_dashboard(hub, actor, pid)
@@ -238,8 +241,15 @@ def test_promote_a_reviewed_answer_to_gold(hub: Assay, api: TestClient) -> None:
     reviewer = make_member(hub, org, role="reviewer")
     annotator = make_member(hub, org)
     later = make_member(hub, org)
+    # A promoted item was already shown to its overlap; gold_overlap 2 lets one more annotator
+    # have it as gold (by default a gold item is shown as often as any other).
     pid = _project(
-        api, manager, [{"data": {"text": "one"}}, {"data": {"text": "two"}}], overlap=1, gold_rate=1.0
+        api,
+        manager,
+        [{"data": {"text": "one"}}, {"data": {"text": "two"}}],
+        overlap=1,
+        gold_rate=1.0,
+        gold_overlap=2,
     )
     done = _answer(api, annotator, pid, {"sentiment": "negative"})
     url = f"/api/v1/items/{done['item_id']}/gold"

@@ -345,9 +345,9 @@ def _answer(api: TestClient, member: Member, project_id: int, item_id: int, valu
 
 
 def _work(hub: Assay, member: Member, project_id: int) -> tuple[int, int]:
-    """(left for the member, items counted for them) on My work."""
+    """(left for the member, their answers) on My work."""
     (row,) = [r for r in dashboard.my_work(hub, member.actor(hub)) if r.id == project_id]
-    return row.available, row.counts["items"]
+    return row.left, row.done
 
 
 def test_my_work_and_project_counts_leave_out_batches_shared_with_others(hub: Assay, api: TestClient) -> None:
@@ -357,41 +357,40 @@ def test_my_work_and_project_counts_leave_out_batches_shared_with_others(hub: As
     in_house = make_member(hub, org, workforce="Team")
     reviewer_a = make_member(hub, org, role="reviewer", workforce="Vendor A", vendor=True)
     # 7 items: b1 (2, Vendor A's), b2 (2, Vendor B's), 2 unbatched and 1 of a batch no setting names.
-    for who, seen in ((vendor_a, 5), (vendor_b, 5), (in_house, 3), (manager, 7)):
-        assert _work(hub, who, project_id) == (seen, seen)
+    for who, seen in ((vendor_a, 5), (vendor_b, 5), (in_house, 3)):
+        assert _work(hub, who, project_id) == (seen, 0)
         shown = api.get(f"/api/v1/projects/{project_id}", headers=who.headers).json()["counts"]
-        assert shown["items"] == seen and shown["complete"] == 0, shown
-    # Answers count where they may be seen: Vendor A's answer on its batch is not in Team's counts.
+        # An annotator reads what is left for them, never the project's totals.
+        assert shown == {"left": seen, "done": 0, "leased": 0}, shown
+    totals = api.get(f"/api/v1/projects/{project_id}", headers=manager.headers).json()["counts"]
+    assert totals["items"] == 7 and totals["left"] == 7 and totals["complete"] == 0
     ids = _ids(hub, project_id)
     leased = _answer(api, vendor_a, project_id, ids["one-0"], "positive")
+    assert api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["done"] == 1
     assert (
-        api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["annotations"]
+        api.get(f"/api/v1/projects/{project_id}", headers=manager.headers).json()["counts"]["annotations"]
         == 1
     )
-    assert (
-        api.get(f"/api/v1/projects/{project_id}", headers=in_house.headers).json()["counts"]["annotations"]
-        == 0
-    )
     # What Vendor A had (answered or leased) is no longer left for them, and nothing of b2 ever was.
-    assert _work(hub, vendor_a, project_id) == (5 - leased, 5)
+    assert _work(hub, vendor_a, project_id) == (5 - leased, 1)
     assert len(_offered(api, vendor_a, project_id)) == 5 - leased
-    assert _work(hub, vendor_a, project_id) == (0, 5)
-    assert _work(hub, vendor_b, project_id) == (5, 5)
-    # The dashboard a vendor's reviewer sees counts (and targets) their share only.
+    assert _work(hub, vendor_a, project_id)[0] == 0
+    assert _work(hub, vendor_b, project_id) == (5, 0)
+    # The dashboard a vendor's reviewer sees counts their share only, and no totals.
     seen = dashboard.project_dashboard(hub, reviewer_a.actor(hub), project_id)
-    assert seen["counts"]["items"] == 5 and seen["target"] == 5 * 5
+    assert seen["counts"]["left"] == 5 and "items" not in seen["counts"] and seen["target"] is None
 
 
 def test_my_work_counts_only_the_batch_that_opened_a_project(hub: Assay, api: TestClient) -> None:
     org, manager, project_id = _seed(hub, api, workforces=["Team"])
     vendor_a = make_member(hub, org, workforce="Vendor A", vendor=True)
     in_house = make_member(hub, org, workforce="Team")
-    assert _work(hub, vendor_a, project_id) == (2, 2)
-    assert _work(hub, in_house, project_id) == (3, 3)
-    assert _work(hub, manager, project_id) == (7, 7)
-    assert api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["items"] == 2
+    assert _work(hub, vendor_a, project_id) == (2, 0)
+    assert _work(hub, in_house, project_id) == (3, 0)
+    assert _work(hub, manager, project_id) == (7, 0)
+    assert api.get(f"/api/v1/projects/{project_id}", headers=vendor_a.headers).json()["counts"]["left"] == 2
     assert _offered(api, vendor_a, project_id) == ["one 0", "one 1"]
-    assert _work(hub, vendor_a, project_id) == (0, 2)
+    assert _work(hub, vendor_a, project_id)[0] == 0
 
 
 def test_the_dashboard_lists_no_item_of_a_batch_shared_with_others(hub: Assay, api: TestClient) -> None:

@@ -52,11 +52,30 @@ def sign_in(client: TestClient, email: str, password: str) -> Any:
     headers = {}
     for value in form.headers.get_list("set-cookie"):
         pair = value.split(";", 1)[0]
-        if pair.startswith(sessions.LOGIN_COOKIE + "=") and "secure" in value.lower():
+        if pair.startswith(sessions.LOGIN_FORM.cookie + "=") and "secure" in value.lower():
             headers["Cookie"] = pair
     return client.post(
         "/login",
         data={"email": email, "password": password, "csrf_token": token.group(1), "next": "/projects"},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def set_password_through(client: TestClient, path: str, password: str) -> Any:
+    """Open a one-time link's page and set the password with its form, as a browser would."""
+    form = client.get(path)
+    assert form.status_code == 200, form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    headers = {}
+    for value in form.headers.get_list("set-cookie"):
+        pair = value.split(";", 1)[0]
+        if pair.startswith(sessions.LINK_FORM.cookie + "=") and "secure" in value.lower():
+            headers["Cookie"] = pair
+    return client.post(
+        path,
+        data={"password": password, "repeat": password, "csrf_token": token.group(1)},
         headers=headers,
         follow_redirects=False,
     )
@@ -67,7 +86,7 @@ def site(hub: Assay) -> Iterator[Site]:
     hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
     org = make_org(hub)
     emails, tokens = {}, {}
-    for role in ("manager", "reviewer", "annotator", "annotator2"):
+    for role in ("owner", "manager", "reviewer", "annotator", "annotator2"):
         member = make_member(hub, org, role=role.rstrip("2"), workforce="In" if "annotator" in role else None)
         admin.create_user(
             hub,
@@ -330,10 +349,12 @@ def test_members_invite_update_and_revoke(site: Site) -> None:
             "workforce_kind": "vendor",
         },
     )
-    found = re.search(r'<code id="new-password">([^<]+)</code>', invited.text)
-    assert found
+    found = re.search(r'<code id="one-time-link">https?://[^/]+(/invitations/[^<]+)</code>', invited.text)
+    assert found, invited.text
     newcomer = TestClient(site.app)
-    assert sign_in(newcomer, "new@x.example", found.group(1)).status_code == 303
+    assert set_password_through(newcomer, found.group(1), "a new password 1").status_code == 303
+    assert newcomer.get("/projects").status_code == 200  # signed in by the link
+    assert sign_in(TestClient(site.app), "new@x.example", "a new password 1").status_code == 303
     # Managers cannot make owners.
     owner = client.post(
         "/members/invite", data={"csrf_token": csrf, "email": "boss@x.example", "role": "owner"}

@@ -135,22 +135,28 @@ def _gold_counters(hub: Assay) -> list[tuple[int, bool, int]]:
         return [(int(r.claimed), bool(r.open), int(r.answered)) for r in rows]
 
 
-def test_the_touch_of_a_gold_row_changes_nothing_and_gold_has_no_overlap(hub: Assay) -> None:
+def test_a_gold_item_is_capped_like_any_other_and_its_units_come_back_the_same_way(hub: Assay) -> None:
+    """A gold item counts leases against its cap (the overlap, 1 here) with the same statement as a
+    normal item: it is shown no more often than any other item, so colleagues comparing items cannot
+    spot it by how many of them had it.  Skips and expiries give the unit back as for any item."""
     org, project_id = _setup(hub, normal=4, gold=1)
     members = [make_member(hub, org).actor(hub) for _ in range(3)]
-    leases = [_lease(hub, m, project_id, 0.0)[0] for m in members]
-    # Overlap 1 caps normal items, not gold: every annotator gets the one gold item.
-    assert len({lease.item_id for lease in leases}) == 1 and _is_gold(hub, leases[0].item_id)
+    first, second, third = (_lease(hub, m, project_id, 0.0)[0] for m in members)
+    assert _is_gold(hub, first.item_id)
+    assert not _is_gold(hub, second.item_id) and not _is_gold(hub, third.item_id)  # the cap is reached
+    assert _gold_counters(hub) == [(1, False, 0)]
+    annotate.skip(hub, members[0], first.assignment_id)
     assert _gold_counters(hub) == [(0, True, 0)]
-    annotate.skip(hub, members[0], leases[0].assignment_id)
-    annotate.submit(hub, members[1], leases[1].assignment_id, answers={"sentiment": "neutral"})
+    again = _lease(hub, members[1], project_id, 0.0)[0]
+    assert again.item_id == first.item_id and _gold_counters(hub) == [(1, False, 0)]
     with hub.db.write() as conn:
         conn.execute(assignments.update().values(expires_at=now() - timedelta(seconds=1)))
     fresh = make_member(hub, org).actor(hub)
-    after = _lease(hub, fresh, project_id, 0.0)[0]  # its sweep expires the third lease
-    assert after.item_id == leases[0].item_id
-    assert _gold_counters(hub) == [(0, True, 1)]
-    # A normal lease still takes a unit of overlap, and the item closes at overlap 1.
+    after = _lease(hub, fresh, project_id, 0.0)[0]  # its sweep expires the earlier leases
+    assert after.item_id == first.item_id
+    annotate.submit(hub, fresh, after.assignment_id, answers={"sentiment": "neutral"})
+    assert _gold_counters(hub) == [(1, False, 1)]
+    # A normal lease takes a unit the same way, and the item closes at overlap 1.
     normal = _lease(hub, fresh, project_id, 0.99)[0]
     with hub.db.read() as conn:
         row = conn.execute(sa.select(items.c.claimed, items.c.open).where(items.c.id == normal.item_id)).one()

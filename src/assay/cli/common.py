@@ -2,23 +2,78 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 
-from assay.app import Assay
-from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Invalid
 from assay.settings import Config
-from assay.storage import people, projects
 
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from assay.app import Assay
+    from assay.domain.people import Actor
+
+# Only what every command's --help needs is imported here: the database, the web stack, the
+# quality engine and Rich load inside the commands that use them (tests/cli/test_startup.py).
+
+
+class _Stderr:
+    """Rich's console on stderr, made on first use."""
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.console.print(*objects, **options)
+
+
+err = _Stderr()
 T = TypeVar("T")
+
+
+class Group(TyperGroup):
+    """A group whose own ``--help`` flag is False, not None, when a subcommand runs: Typer builds
+    a pydantic validator to coerce a None flag, which costs every subcommand's start a twentieth
+    of a second (bench/cli/startup.py)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
+class Commands(Group):
+    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality`` and are
+    imported only when one of them runs or the list of commands is shown, not for other commands."""
+
+    LAZY: ClassVar[dict[str, str]] = {"aggregate": "assay.cli.quality", "agreement": "assay.cli.quality"}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return names + [name for name in self.LAZY if name not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            holder = typer.Typer(rich_markup_mode=None)
+            importlib.import_module(self.LAZY[cmd_name]).register(holder)
+            built = typer.main.get_command(holder)
+            for name, command in getattr(built, "commands", {built.name: built}).items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
 
 DataDir = Annotated[
     Path | None,
@@ -55,6 +110,8 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def open_hub(data_dir: Path | None, database_url: str | None, *, migrate: bool = True, **extra: Any) -> Assay:
+    from assay.app import Assay
+
     config = Config.from_env(data_dir=data_dir, database_url=database_url, **extra)
     hub = Assay(config)
     if migrate:
@@ -64,6 +121,9 @@ def open_hub(data_dir: Path | None, database_url: str | None, *, migrate: bool =
 
 def operator(hub: Assay, org: str | None) -> Actor:
     """The person at the server's console acts as an owner of the chosen organisation."""
+    from assay.domain.people import Actor, Role
+    from assay.storage import people
+
     with hub.db.read() as conn:
         if org is None:
             slugs = people.org_slugs(conn)
@@ -89,6 +149,7 @@ def operator(hub: Assay, org: str | None) -> Actor:
 
 
 def project_ref(hub: Assay, actor: Actor, ref: str) -> Any:
+    from assay.storage import projects
     from assay.workflows import projects as project_flows
 
     with hub.db.read() as conn:

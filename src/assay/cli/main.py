@@ -1,4 +1,8 @@
-"""The `assay` command line (Typer).  Commands are thin: parse, call a workflow, print."""
+"""The `assay` command line (Typer).  Commands are thin: parse, call a workflow, print.
+
+Commands import what they run inside their bodies, so that `assay --help` and every `assay X --help`
+load no database, web or NumPy code (tests/cli/test_startup.py; figures in bench/README.md).
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,26 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, cast
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
+from assay import settings
 from assay.cli import common
-from assay.cli.common import DatabaseUrl, DataDir, OrgOption, errors_to_exit, open_hub
-from assay.workflows import admin, export, ingest
+from assay.cli.common import Commands, DatabaseUrl, DataDir, Group, OrgOption, errors_to_exit, open_hub
 
+# Plain help text, not Rich's panels: rendering help with Rich imports Markdown and layout code
+# that costs a tenth of a second on every `--help` (bench/cli/startup.py).
+PLAIN: Any = {"no_args_is_help": True, "rich_markup_mode": None, "cls": Group}
 app = typer.Typer(
     name="assay",
     help="assay: collect, quality-control and export expert human data for AI training.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **{**PLAIN, "cls": Commands},
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-org_app = typer.Typer(help="Organisations (tenants).", no_args_is_help=True)
-user_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-jobs_app = typer.Typer(help="The background job queue (quality refreshes).", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", **PLAIN)
+org_app = typer.Typer(help="Organisations (tenants).", **PLAIN)
+user_app = typer.Typer(help="Users and memberships.", **PLAIN)
+token_app = typer.Typer(help="API tokens.", **PLAIN)
+jobs_app = typer.Typer(help="The background job queue (quality refreshes).", **PLAIN)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(org_app, name="org")
@@ -39,7 +38,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
 
-@app.command()
+@app.command(epilog=settings.help_text())
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -49,8 +48,8 @@ def serve(
     """Run the server (migrates the database first)."""
     from assay.web.server import serve as run_server
 
-    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
-        run_server(hub, host=host, port=port)
+    with errors_to_exit(), open_hub(data_dir, database_url, migrate=False) as hub:
+        run_server(hub, host=host, port=port, migrate=True)
 
 
 @app.command()
@@ -66,12 +65,12 @@ def demo(
     from assay.web.server import serve as run_server
 
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
-        hub.config = hub.config.with_generated_secret() if hub.config.secret_key is None else hub.config
         report = seed(hub)
         url = f"http://{host}:{port}"
         typer.echo(report.describe(url), err=False)
         if not no_serve:
-            run_server(hub, host=host, port=port)
+            # The demo is one process: without a key to share, it signs with a key of its own.
+            run_server(hub, host=host, port=port, ephemeral_key=True)
 
 
 @jobs_app.command("run")
@@ -171,6 +170,8 @@ def org_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an organisation."""
+    from assay.workflows import admin
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         org_id = admin.create_org(hub, slug=slug, name=name)
         common.err.print(f"created organisation {slug} (id {org_id})", markup=False)
@@ -195,6 +196,8 @@ def user_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a user (or update their membership) in an organisation."""
+    from assay.workflows import admin
+
     with errors_to_exit():
         password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
         with open_hub(data_dir, database_url) as hub:
@@ -223,6 +226,8 @@ def token_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print a new API token, alone on stdout (it is stored hashed and never shown again)."""
+    from assay.workflows import admin
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         typer.echo(admin.create_token(hub, org=org, email=email, name=name))
 
@@ -271,7 +276,17 @@ def import_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import items into a project: all-or-nothing, with a progress bar."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     from assay.formats.readers import detect_format
+    from assay.workflows import ingest
 
     with errors_to_exit():
         if not file.is_file():
@@ -288,7 +303,10 @@ def import_(
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
             )
-            with Progress(*columns, console=common.err, transient=True) as bar, file.open("rb") as raw:
+            with (
+                Progress(*columns, console=common.err.console, transient=True) as bar,
+                file.open("rb") as raw,
+            ):
                 task = bar.add_task(f"importing {file.name}", total=size)
                 source = _Counting(raw, lambda n: bar.advance(task, n))
                 result = ingest.import_items(
@@ -319,6 +337,8 @@ def export_(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
+    from assay.workflows import export
+
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
@@ -335,17 +355,6 @@ def export_(
                 fh.write(chunk)
         tmp.replace(out)  # never leave a half-written export under the real name
         common.err.print(f"wrote {out}", markup=False)
-
-
-def _register_optional() -> None:
-    try:
-        from assay.cli import quality
-    except ImportError:  # the quality engine ships in the same package; this guards partial installs
-        return
-    quality.register(app)
-
-
-_register_optional()
 
 
 def main() -> None:

@@ -77,6 +77,8 @@ __all__ = [
     "validate_answers",
 ]
 
+UNLIMITED = 1_000_000  # a cap no project reaches: "every annotator"
+
 # Question kinds whose answer a `show_if` can test (spans and rankings are lists of structures).
 _TESTABLE = ("choice", "multi_choice", "rating", "preference", "text")
 
@@ -246,6 +248,12 @@ class ProjectSettings(Strict):
 
     overlap: int = Field(default=1, ge=1, le=100, description="Answers wanted per item.")
     gold_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of gold items served.")
+    gold_overlap: int | None = Field(
+        default=None,
+        ge=1,
+        le=UNLIMITED,
+        description="Answers a gold item may collect; default: the overlap (a qualification: every candidate).",
+    )
     lease_seconds: int = Field(default=900, ge=30, le=86400, description="How long an assignment is held.")
     workforces: UniqueTexts = Field(default_factory=list, description="Workforces allowed; empty: all.")
     batches: dict[Annotated[str, Field(min_length=1, max_length=100)], UniqueTexts] = Field(
@@ -274,6 +282,15 @@ class ProjectSettings(Strict):
         default="ds",
         description="Truth inference for consensus, scorecards and adaptive overlap (assay.quality).",
     )
+
+    @property
+    def gold_cap(self) -> int:
+        """How many annotators a gold item is shown to.  By default as many as a normal item (the
+        overlap): a gold item seen by more people than any other item could be spotted by colleagues
+        comparing notes.  A qualification project is an exam every candidate takes whole."""
+        if self.gold_overlap is not None:
+            return self.gold_overlap
+        return UNLIMITED if self.qualification is not None else self.overlap
 
 
 def _field_names(*models: type[BaseModel]) -> set[str]:

@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.storage.tables import annotation_revisions, items, reviews, users, workforces
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import items, reviews, users, workforces
 
 
 def latest_fix() -> Any:
-    """The answers of an annotation's latest ``fix`` review (a correction), if any."""
+    """The answers of an annotation's latest ``fix`` review (a reviewer's correction), if any."""
     return (
         sa.select(reviews.c.answers)
         .where(reviews.c.annotation_id == annotations_t.c.id, reviews.c.verdict == "fix")
@@ -21,6 +21,28 @@ def latest_fix() -> Any:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def latest_revision() -> Any:
+    """The answers of the author's latest revision of an annotation (their undo), if any."""
+    return (
+        sa.select(annotation_revisions.c.answers)
+        .where(annotation_revisions.c.annotation_id == annotations_t.c.id)
+        .order_by(annotation_revisions.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def own_answers() -> Any:
+    """What the annotator answered, as they last left it: their latest revision, else what they
+    submitted.  Gold is scored on this, and nothing a reviewer does changes it."""
+    return sa.func.coalesce(latest_revision(), annotations_t.c.answers)
+
+
+def record_answers() -> Any:
+    """The answer of record (consensus, exports): a reviewer's fix, else the author's own answer."""
+    return sa.func.coalesce(latest_fix(), latest_revision(), annotations_t.c.answers)
 
 
 def latest_verdict() -> Any:
@@ -32,6 +54,11 @@ def latest_verdict() -> Any:
         .limit(1)
         .scalar_subquery()
     )
+
+
+def rejected() -> Any:
+    """Whether a reviewer rejected the annotation (a reject is final: no later verdict undoes it)."""
+    return sa.exists().where(reviews.c.annotation_id == annotations_t.c.id, reviews.c.verdict == "reject")
 
 
 def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
@@ -47,6 +74,7 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
                 annotations_t.c.assignment_id,
                 annotations_t.c.answers,
                 annotations_t.c.client,
+                latest_revision().label("revised_answers"),
                 latest_fix().label("fixed_answers"),
                 annotations_t.c.duration_ms,
                 annotations_t.c.created_at,
@@ -68,18 +96,46 @@ def annotation_of(conn: Connection, *, org_id: int, annotation_id: int) -> sa.Ro
     ).first()
 
 
-def insert_review(conn: Connection, *, values: dict[str, Any]) -> int:
-    row = conn.execute(reviews.insert().values(**values).returning(reviews.c.id)).one()
+def insert_revision(conn: Connection, *, values: dict[str, Any]) -> int:
+    row = conn.execute(
+        annotation_revisions.insert().values(**values).returning(annotation_revisions.c.id)
+    ).one()
     return int(row.id)
 
 
+def lock_annotation(conn: Connection, *, org_id: int, annotation_id: int) -> sa.Row[Any] | None:
+    """Read an annotation for update, so that its author's revisions and reviewers' verdicts on it
+    are serialised (PostgreSQL row lock; SQLite already holds the write lock)."""
+    stmt = sa.select(annotations_t).where(
+        annotations_t.c.org_id == org_id, annotations_t.c.id == annotation_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def own_answers_of(conn: Connection, *, annotation_id: int) -> Any:
+    """One annotation's own answers (its author's latest revision, else as submitted)."""
+    return conn.execute(sa.select(own_answers()).where(annotations_t.c.id == annotation_id)).scalar_one()
+
+
+def has_review(conn: Connection, *, annotation_id: int) -> bool:
+    """Whether a reviewer has judged the annotation (then its author can no longer revise it)."""
+    return (
+        conn.execute(sa.select(reviews.c.id).where(reviews.c.annotation_id == annotation_id).limit(1)).first()
+        is not None
+    )
+
+
 def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[sa.Row[Any]]:
-    """Every annotation of a project with its item's gold, annotator and workforce (for quality)."""
+    """Every annotation of a project with its item's gold, annotator and workforce (for quality):
+    ``answers`` of record for consensus, ``own_answers`` for gold, and whether it was rejected."""
     return list(
         conn.execute(
             sa.select(
                 annotations_t.c.item_id,
-                sa.func.coalesce(latest_fix(), annotations_t.c.answers).label("answers"),
+                record_answers().label("answers"),
+                own_answers().label("own_answers"),
                 annotations_t.c.duration_ms,
                 items.c.is_gold,
                 items.c.gold,
@@ -88,7 +144,7 @@ def project_answers(conn: Connection, *, org_id: int, project_id: int) -> list[s
                 annotations_t.c.workforce_id,
                 users.c.email.label("annotator"),
                 workforces.c.name.label("workforce"),
-                (sa.func.coalesce(latest_verdict(), "") == "reject").label("rejected"),
+                rejected().label("rejected"),
             )
             .join(items, items.c.id == annotations_t.c.item_id)
             .join(users, users.c.id == annotations_t.c.user_id)

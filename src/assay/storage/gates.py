@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from assay.storage.answers import latest_fix, latest_verdict
+from assay.storage.answers import latest_verdict, own_answers, record_answers, rejected
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import items, memberships, project_pauses, users, workforces
 
@@ -152,15 +152,17 @@ def gold_answers(
     user_ids: Sequence[int],
     since: datetime | None = None,
 ) -> list[sa.Row[Any]]:
-    """(user_id, workforce_id, answers of record, gold, created_at) of these annotators' answers to
-    a project's gold items, read through ix_annotations_user (project_id, user_id)."""
+    """(user_id, workforce_id, own answers, gold, created_at) of these annotators' answers to a
+    project's gold items, read through ix_annotations_user (project_id, user_id).  Gold is scored on
+    the author's own answer: a reviewer's fix or reject of it changes no gold record, so no reviewer
+    action can probe for the gold answer."""
     if not user_ids:
         return []
     stmt = (
         sa.select(
             annotations_t.c.user_id,
             annotations_t.c.workforce_id,
-            sa.func.coalesce(latest_fix(), annotations_t.c.answers).label("answers"),
+            own_answers().label("answers"),
             items.c.gold,
             annotations_t.c.created_at,
         )
@@ -179,29 +181,28 @@ def gold_answers(
 
 def item_votes(conn: Connection, *, org_id: int, item_id: int) -> list[sa.Row[Any]]:
     """(user_id, workforce_id, answers of record) of an item's annotations that were not rejected."""
-    verdict = latest_verdict()
     return list(
         conn.execute(
             sa.select(
                 annotations_t.c.user_id,
                 annotations_t.c.workforce_id,
-                sa.func.coalesce(latest_fix(), annotations_t.c.answers).label("answers"),
+                record_answers().label("answers"),
             ).where(
                 annotations_t.c.org_id == org_id,
                 annotations_t.c.item_id == item_id,
-                sa.or_(verdict.is_(None), verdict != "reject"),
+                ~rejected(),
             )
         )
     )
 
 
-def set_gold(conn: Connection, *, org_id: int, item_id: int, gold: dict[str, Any]) -> None:
-    """Make an item gold.  Gold items live beside the overlap (never claimed), so its counter is
-    cleared and it is open again: every annotator who has not had it may now be served it once."""
+def set_gold(conn: Connection, *, org_id: int, item_id: int, gold: dict[str, Any], gold_cap: int) -> None:
+    """Make an item gold.  Its counter keeps the leases and answers it already has (the people who
+    saw it), and it stays open while they are under the project's gold cap."""
     conn.execute(
         items.update()
         .where(items.c.org_id == org_id, items.c.id == item_id)
-        .values(gold=gold, is_gold=True, claimed=0, open=True, settled=False)
+        .values(gold=gold, is_gold=True, open=items.c.claimed < gold_cap, settled=False)
     )
 
 
@@ -225,7 +226,8 @@ def project_annotations(
             annotations_t.c.id,
             annotations_t.c.item_id,
             annotations_t.c.user_id,
-            sa.func.coalesce(latest_fix(), annotations_t.c.answers).label("answers"),
+            record_answers().label("answers"),
+            own_answers().label("own_answers"),
             annotations_t.c.duration_ms,
             annotations_t.c.client,
             annotations_t.c.created_at,
@@ -235,6 +237,7 @@ def project_annotations(
             workforces.c.name.label("workforce"),
             annotations_t.c.workforce_id,
             latest_verdict().label("review"),
+            rejected().label("rejected"),
         )
         .join(items, items.c.id == annotations_t.c.item_id)
         .join(users, users.c.id == annotations_t.c.user_id)

@@ -1,13 +1,15 @@
 """Leases and answers: the SQL that keeps overlap exact and submissions exactly-once.
 
 The rules live in the database, not in the application:
-- ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < overlap``.
+- ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < cap`` (the
+  overlap, or the gold cap for a gold item).
   On PostgreSQL the row lock makes concurrent claims queue and re-check the condition; on SQLite
   ``BEGIN IMMEDIATE`` serialises writers.  Either way overlap can never be exceeded.
 - ``UNIQUE(item_id, user_id)`` on assignments: nobody gets the same item twice, even when one
   annotator's two requests race on two server processes.
-- ``UNIQUE(assignment_id)`` and ``UNIQUE(user_id, idempotency_key)`` on annotations: one answer per
-  lease, and a retried submit finds the first answer instead of writing a second.
+- ``UNIQUE(assignment_id)`` and ``UNIQUE(org_id, user_id, idempotency_key)`` on annotations: one
+  answer per lease, and a retried submit finds the first answer instead of writing a second; when
+  two arrive at once, the loser's insert is refused and it replays the winner's.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
 
 
 def release(conn: Connection, *, item_id: int, count: int = 1) -> None:
+    """Give back units of an item's cap (a lease expired or was skipped).  A normal item settled by
+    adaptive overlap stays closed; gold is never settled, so it reopens like any item."""
     conn.execute(
         items.update()
-        .where(items.c.id == item_id, items.c.is_gold.is_(False))
+        .where(items.c.id == item_id)
         .values(claimed=items.c.claimed - count, open=sa.not_(items.c.settled))
     )
 
@@ -112,25 +116,19 @@ def candidates(
     return [(int(r.id), int(r.priority)) for r in rows]
 
 
-def claim(conn: Connection, *, item_id: int, overlap: int) -> bool:
-    """Take one unit of an item's overlap; False when another annotator took the last one.
+def claim(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> bool:
+    """Take one unit of an item's cap; False when another annotator took the last one.
 
-    A gold item has no overlap to take (everyone may answer it), yet its lease runs this same
-    statement: the row is touched with its own values, so that a gold lease does exactly the work
-    of a normal one and cannot be told apart by timing.  ``claimed`` and ``open`` of gold stay as
-    imported, which is why ``release`` leaves gold alone.
+    One statement for gold and normal items alike: a gold item counts its leases against the gold
+    cap exactly as a normal item counts them against the overlap, so a gold lease does the same work
+    as a normal one (its timing tells nothing) and a gold item is shown no more often than the cap
+    says (its exposure tells nothing either, when the cap is the overlap).
     """
-    gold = items.c.is_gold.is_(True)
+    cap = sa.case((items.c.is_gold, gold_cap), else_=overlap)
     result = conn.execute(
         items.update()
-        .where(
-            items.c.id == item_id,
-            sa.or_(gold, sa.and_(items.c.claimed < overlap, items.c.settled.is_(False))),
-        )
-        .values(
-            claimed=sa.case((gold, items.c.claimed), else_=items.c.claimed + 1),
-            open=sa.case((gold, items.c.open), (items.c.claimed + 1 < overlap, sa.true()), else_=sa.false()),
-        )
+        .where(items.c.id == item_id, items.c.claimed < cap, items.c.settled.is_(False))
+        .values(claimed=items.c.claimed + 1, open=items.c.claimed + 1 < cap)
     )
     return result.rowcount == 1
 
@@ -168,10 +166,13 @@ def set_status(conn: Connection, *, assignment_id: int, status: str, at: datetim
     return result.rowcount == 1
 
 
-def annotation_by_key(conn: Connection, *, user_id: int, key: str) -> sa.Row[Any] | None:
+def annotation_by_key(conn: Connection, *, org_id: int, user_id: int, key: str) -> sa.Row[Any] | None:
+    """The annotation a member already stored under an Idempotency-Key (keys are per organisation)."""
     return conn.execute(
         sa.select(annotations_t).where(
-            annotations_t.c.user_id == user_id, annotations_t.c.idempotency_key == key
+            annotations_t.c.org_id == org_id,
+            annotations_t.c.user_id == user_id,
+            annotations_t.c.idempotency_key == key,
         )
     ).first()
 
@@ -182,8 +183,16 @@ def annotation_for_assignment(conn: Connection, *, assignment_id: int) -> sa.Row
     ).first()
 
 
+class DuplicateAnswer(Exception):
+    """Another request stored this lease's answer, or used this Idempotency-Key, a moment ago (the
+    unique constraints refused this one); the transaction is void: replay from a fresh read."""
+
+
 def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
-    row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
+    try:
+        row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
+    except sa.exc.IntegrityError:
+        raise DuplicateAnswer() from None
     conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
     return int(row.id)
 

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from assay.storage.engine import Database
 
@@ -54,6 +55,12 @@ def upgrade(db: Database, revision: str = "head") -> None:
             # Serialise concurrent `assay serve` start-ups: only one runs the migrations.
             conn.exec_driver_sql("SELECT pg_advisory_lock(724331)")
             conn.commit()
+        else:
+            # A revision that rebuilds a table on SQLite (copy, DROP, rename) must run with foreign
+            # keys off: with them on, DROP TABLE fires ON DELETE CASCADE and empties every child
+            # table.  The pragma only takes effect outside a transaction, so it goes straight to
+            # the driver before SQLAlchemy begins one; the references are checked afterwards.
+            _sqlite_foreign_keys(conn, on=False)
         try:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
@@ -62,6 +69,21 @@ def upgrade(db: Database, revision: str = "head") -> None:
             if db.dialect == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(724331)")
                 conn.commit()
+            else:
+                conn.rollback()  # nothing is left open after a commit; after a failure, undo it
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if on:
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        raw.execute("PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"a migration left {len(broken)} broken references, e.g. {broken[0]}")
+    else:
+        raw.execute("PRAGMA foreign_keys=OFF")
 
 
 def current(db: Database) -> str | None:

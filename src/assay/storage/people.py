@@ -45,16 +45,14 @@ def user_by_email(conn: Connection, *, email: str) -> sa.Row[Any] | None:
     return conn.execute(sa.select(users).where(users.c.email == email.strip().lower())).first()
 
 
-def upsert_user(conn: Connection, *, email: str, name: str, password_hash: str | None) -> int:
+def upsert_user(conn: Connection, *, email: str, name: str) -> int:
+    """The user with this email, created if new.  A user row is shared by every organisation the
+    person works for, so it holds no credential: passwords belong to memberships."""
     existing = user_by_email(conn, email=email)
     if existing is not None:
-        if password_hash is not None:
-            conn.execute(users.update().where(users.c.id == existing.id).values(password_hash=password_hash))
         return int(existing.id)
     row = conn.execute(
-        users.insert()
-        .values(email=email.strip().lower(), name=name, password_hash=password_hash, created_at=now())
-        .returning(users.c.id)
+        users.insert().values(email=email.strip().lower(), name=name, created_at=now()).returning(users.c.id)
     ).one()
     return int(row.id)
 
@@ -104,9 +102,18 @@ def upsert_membership(
     return int(row.id)
 
 
+def find_membership(conn: Connection, *, org_id: int, email: str) -> Any:
+    """This organisation's membership of the person with this email, if any (active or not)."""
+    return conn.execute(
+        sa.select(memberships.c.id, memberships.c.role, memberships.c.active)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.org_id == org_id, users.c.email == email.strip().lower())
+    ).first()
+
+
 def membership_of(conn: Connection, *, org_id: int, email: str) -> Any:
     row = conn.execute(
-        sa.select(memberships.c.id, memberships.c.user_id, memberships.c.active)
+        sa.select(memberships.c.id, memberships.c.user_id, memberships.c.active, memberships.c.role)
         .join(users, users.c.id == memberships.c.user_id)
         .where(memberships.c.org_id == org_id, users.c.email == email.strip().lower())
     ).first()
@@ -250,6 +257,7 @@ def list_members(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
                 users.c.name,
                 memberships.c.role,
                 memberships.c.active,
+                memberships.c.password_hash.is_not(None).label("has_password"),
                 workforces.c.name.label("workforce"),
             )
             .join(users, users.c.id == memberships.c.user_id)

@@ -24,11 +24,15 @@ def left_for(
     at: datetime,
     only: Collection[str] | None = None,
     hidden: Collection[str] = (),
+    with_gold: bool = False,
 ) -> dict[str, int]:
     """What one annotator can still do on a project: open items they never had, leases, answers.
 
     ``only`` and ``hidden`` are the annotator's batches (``batch_filter``, as ``next`` uses them):
     items of a batch shared with other workforces are not left for them, and are not counted.
+    ``with_gold`` (a project that serves gold) counts open gold items too, exactly as `next` serves
+    them: a gold lease and a normal one then take one each off what is left, and the count cannot
+    tell them apart.
     """
     seen = sa.exists().where(assignments.c.item_id == items.c.id, assignments.c.user_id == user_id)
     available = conn.execute(
@@ -37,7 +41,7 @@ def left_for(
         .where(
             items.c.org_id == org_id,
             items.c.project_id == project_id,
-            items.c.is_gold.is_(False),
+            *([] if with_gold else [items.c.is_gold.is_(False)]),
             items.c.open.is_(True),
             ~seen,
             *batch_filter(only=only, hidden=hidden),
@@ -60,7 +64,7 @@ def left_for(
             assignments.c.user_id == user_id,
         )
     ).one()
-    return {"available": int(available), "done": int(mine[0]), "leased": int(mine[1])}
+    return {"left": int(available), "done": int(mine[0]), "leased": int(mine[1])}
 
 
 def answer_times(conn: Connection, *, org_id: int, project_id: int) -> list[sa.Row[Any]]:

@@ -19,16 +19,6 @@ def _by_reviewer() -> Any:
     )
 
 
-def lock_annotation(conn: Connection, *, org_id: int, annotation_id: int) -> sa.Row[Any] | None:
-    """Read an annotation for update, so that two reviewers' verdicts on it are serialised."""
-    stmt = sa.select(annotations_t).where(
-        annotations_t.c.org_id == org_id, annotations_t.c.id == annotation_id
-    )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
-
-
 def latest_verdict(conn: Connection, *, annotation_id: int) -> str | None:
     row = conn.execute(
         sa.select(reviews.c.verdict)
@@ -52,22 +42,17 @@ def insert(conn: Connection, *, values: dict[str, Any]) -> int:
 
 
 def return_to_pool(conn: Connection, *, org_id: int, item_id: int) -> bool:
-    """Give a rejected answer's unit of overlap back: claimed - 1 and open, so another annotator gets it.
+    """Give a rejected answer's unit of the item's cap back: claimed - 1 and open, so another
+    annotator gets it.  Gold and normal items alike (a gold item counts against its gold cap).
 
     An item closed early by adaptive overlap (``settled``) is unsettled too: the vote its
     confidence rested on no longer counts, so it must earn the target again (otherwise it would be
-    open for the pool but refused by every ``claim``).  Gold items never hold a claim (they are
-    served beside the overlap), so they are left alone; the ``claimed > 0`` guard keeps the
+    open for the pool but refused by every ``claim``).  The ``claimed > 0`` guard keeps the
     counter's CHECK constraint from ever being the one to refuse.
     """
     result = conn.execute(
         items.update()
-        .where(
-            items.c.org_id == org_id,
-            items.c.id == item_id,
-            items.c.is_gold.is_(False),
-            items.c.claimed > 0,
-        )
+        .where(items.c.org_id == org_id, items.c.id == item_id, items.c.claimed > 0)
         .values(claimed=items.c.claimed - 1, open=True, settled=False)
     )
     return result.rowcount == 1

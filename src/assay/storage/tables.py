@@ -67,7 +67,6 @@ users = sa.Table(
     _id(),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("password_hash", sa.String(200)),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", Time, nullable=False),
 )
@@ -95,6 +94,11 @@ memberships = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("workforce_id", Id, sa.ForeignKey("workforces.id", ondelete="SET NULL")),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # The credential that opens this membership, and this one only: a person who works for two
+    # organisations has one password per organisation (they may choose the same one), so nothing one
+    # organisation does (an invitation, a reset) can open, or lock, the other.  NULL: no password yet
+    # (an invitation not accepted): the membership cannot sign in.
+    sa.Column("password_hash", sa.String(200)),
     sa.Column("created_at", Time, nullable=False),
     sa.UniqueConstraint("org_id", "user_id"),
     sa.CheckConstraint("role IN ('owner', 'manager', 'reviewer', 'annotator')", name="role"),
@@ -133,6 +137,45 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", Time),
 )
 
+# Browser sessions, stored server-side so that signing out (or a password change) ends them at once,
+# whatever copies of the cookie exist.  The cookie carries a random token; only its SHA-256 is kept.
+# A session is bound to one membership; ``proven`` lists the other memberships of the same person
+# whose password the sign-in also matched (with a fingerprint of each credential), so switching
+# organisations re-checks the target instead of trusting the session.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("credential", sa.String(64), nullable=False),  # fingerprint of the password at sign-in
+    sa.Column("proven", Json, nullable=False),  # [[membership id, credential fingerprint], ...]
+    sa.Column("ip", sa.String(64)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+)
+sa.Index("ix_web_sessions_membership", web_sessions.c.membership_id)
+
+# One-time links through which a person sets the password of one membership: an invitation, or a
+# reset an owner asked for.  Single use, expiring, stored as a SHA-256 of a 256-bit secret.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("membership_id", Id, sa.ForeignKey("memberships.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # invite | reset
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("used_at", Time),
+    sa.CheckConstraint("kind IN ('invite', 'reset')", name="kind"),
+)
+sa.Index("ix_invitations_membership", invitations.c.membership_id)
+
 projects = sa.Table(
     "projects",
     metadata,
@@ -162,7 +205,9 @@ items = sa.Table(
     sa.Column("gold", Json),
     sa.Column("is_gold", sa.Boolean, nullable=False, server_default=sa.false()),
     # The overlap counter: live leases + submitted annotations.  It only moves through a guarded
-    # UPDATE (``claimed < overlap``), so the database, not the application, enforces overlap.
+    # UPDATE (``claimed < overlap``), so the database, not the application, enforces overlap.  Gold
+    # items count the same way against the project's gold cap (``gold_overlap``, by default the
+    # overlap): a gold item is shown as often as any other, so its exposure cannot give it away.
     sa.Column("claimed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("open", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -229,7 +274,9 @@ annotations = sa.Table(
     sa.Column("client", Json),
     sa.Column("created_at", Time, nullable=False),
     sa.UniqueConstraint("assignment_id"),  # exactly one annotation per lease
-    sa.UniqueConstraint("user_id", "idempotency_key"),
+    # Idempotency keys belong to one member of one organisation: a person working for two labs may
+    # reuse a key in each.
+    sa.UniqueConstraint("org_id", "user_id", "idempotency_key"),
 )
 sa.Index("ix_annotations_item", annotations.c.project_id, annotations.c.item_id)
 # Item pages, reviews and export pages look annotations up by item id alone.
@@ -251,6 +298,20 @@ reviews = sa.Table(
     sa.CheckConstraint("verdict IN ('accept', 'reject', 'fix')", name="verdict"),
 )
 sa.Index("ix_reviews_annotation", reviews.c.annotation_id)
+
+# An annotator's own correction of their answer while its lease holds (the annotation screen's undo).
+# Not a review: it is the author's answer, which gold is scored on; a reviewer's ``fix`` is another
+# person's, and stays in ``reviews``.  The latest revision is the author's answer of record.
+annotation_revisions = sa.Table(
+    "annotation_revisions",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("annotation_id", Id, sa.ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("answers", Json, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+sa.Index("ix_annotation_revisions_annotation", annotation_revisions.c.annotation_id)
 
 # An annotator paused on one project because their gold accuracy is surely below its threshold.
 # Lifting a pause keeps the row (``lifted_at``): the history stays, and later gold answers are judged

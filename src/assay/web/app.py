@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import assay
+from assay import keys
 from assay.app import Assay
 from assay.web import errors, pages, sessions
+from assay.web.accesslog import AccessLog
 from assay.web.api.routes import router as api_router
 from assay.web.ratelimit import RateLimit
 
@@ -86,9 +89,7 @@ class Guard:
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assay</title></head>
 <body><main><h1>assay</h1><p>The server is running. The JSON API lives under
 <code>/api/v1</code>; its OpenAPI description is at
-<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>. The web pages are off until the operator
-sets <code>ASSAY_SECRET_KEY</code> (a long random value, e.g. <code>openssl rand -hex 32</code>) and
-restarts the server.</p></main></body></html>"""
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p><p>{why}.</p></main></body></html>"""
 
 
 def create_app(hub: Assay) -> ASGIApp:
@@ -110,7 +111,8 @@ def create_app(hub: Assay) -> ASGIApp:
     async def landing() -> Response:
         if sessions.pages_enabled(hub):
             return RedirectResponse("/projects", status_code=303)
-        return HTMLResponse(LANDING)
+        why = html.escape(keys.missing(hub.config))
+        return HTMLResponse(LANDING.format(why=why[:1].upper() + why[1:]))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict[str, Any]:
@@ -118,4 +120,6 @@ def create_app(hub: Assay) -> ASGIApp:
 
     # The rate limit sits inside the guard, so a 429 also carries the security headers.
     limited = RateLimit(app, per_s=hub.config.rate_limit_per_s, burst=hub.config.rate_limit_burst)
-    return Guard(limited, max_body=hub.config.max_body_bytes)
+    guarded = Guard(limited, max_body=hub.config.max_body_bytes)
+    # Outermost, so that the guard's 413s and the limit's 429s are logged too.
+    return AccessLog(guarded) if hub.config.access_log else guarded

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.errors import AssayError, displayable
+from assay.errors import AssayError, RateLimited, displayable
 
 log = logging.getLogger("assay")
 
@@ -32,6 +32,15 @@ def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = 
     return {"ok": False, "error": displayable(message), "errors": displayable(errors or []), "status": status}
 
 
+def error_headers(exc: AssayError) -> dict[str, str] | None:
+    """The headers an error carries on every front door (JSON and HTML)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def _loc(parts: Any) -> str:
     out = ""
     for part in parts:
@@ -45,9 +54,10 @@ def _loc(parts: Any) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssayError)
     async def _assay(_request: Request, exc: AssayError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(
-            error_body(exc.status, exc.message, exc.errors), status_code=exc.status, headers=headers
+            error_body(exc.status, exc.message, exc.errors),
+            status_code=exc.status,
+            headers=error_headers(exc),
         )
 
     @app.exception_handler(RequestValidationError)

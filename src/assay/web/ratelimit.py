@@ -11,48 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-import time
-from collections.abc import Callable
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assay import logs
+from assay.throttle import TokenBuckets
 from assay.web import errors
 
+__all__ = ["RateLimit", "TokenBuckets"]
+
 API_PREFIX = "/api/"
-MAX_BUCKETS = 100_000
-
-
-class TokenBuckets:
-    """Buckets by key; thread-safe; memory bounded by forgetting buckets that have refilled."""
-
-    def __init__(self, *, per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_s = per_s
-        self.burst = burst
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Take one request from ``key``'s bucket: 0 when allowed, else seconds until one is."""
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.per_s)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > MAX_BUCKETS:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.per_s
-
-    def _forget_full(self, now: float) -> None:
-        # A bucket that has refilled behaves exactly like a new one: dropping it changes nothing.
-        self._buckets = {
-            k: (t, at) for k, (t, at) in self._buckets.items() if t + (now - at) * self.per_s < self.burst
-        }
 
 
 def _caller(scope: Scope) -> str:
@@ -85,6 +54,10 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
+        client = scope.get("client")
+        logs.refusal(
+            action=f"{scope['method']} {scope['path']}", status=429, ip=client[0] if client else None
+        )
         body = errors.error_body(
             429,
             f"too many requests: this token may make {self.buckets.per_s:g} requests a second "

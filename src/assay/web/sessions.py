@@ -1,9 +1,10 @@
-"""Browser sessions: a signed, stateless cookie checked against the database on every request.
+"""Browser sessions: a signed cookie naming a session that lives in the database.
 
-The cookie carries the membership id, the CSRF token, a fingerprint of the password hash and its
-issue time, signed with ``ASSAY_SECRET_KEY`` (itsdangerous).  Nothing is stored server-side, so any
-number of ``assay serve`` processes share sessions; yet every request re-reads the membership, so
-deactivating a member or changing their password ends their sessions at once.
+The cookie carries a random 256-bit token, signed with ``ASSAY_SECRET_KEY`` (itsdangerous); the
+database keeps only the token's SHA-256 (``web_sessions``), with the membership it is bound to, its
+CSRF token, and a fingerprint of the membership's credential at sign-in.  Every request looks the
+session up, so signing out, a password change, deactivating the member or the end of the session's
+twelve hours ends it at once for every copy of the cookie, on every ``assay serve`` process.
 
 Login attempts are rate-limited in memory per process: a small window per email and a larger one
 per client address.  Behind a load balancer each process counts its own, which still bounds
@@ -12,26 +13,27 @@ guessing to (processes x limit) per window.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from assay.app import Assay
 from assay.domain.people import Actor
-from assay.security import same
+from assay.security import fingerprint, hash_token, same
+from assay.storage import people
 from assay.storage import sessions as store
+from assay.storage.people import now
 
 COOKIE = "assay_session"
-LOGIN_COOKIE = "assay_login"  # double-submit token for the login form, before any session exists
 MAX_AGE_S = 12 * 3600
-SALT = "assay.session.v1"
+SALT = "assay.session.v2"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -41,9 +43,13 @@ class SecretMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class Session:
+    """A live session: its token's hash, the membership it is bound to, its CSRF token, and the
+    other memberships the sign-in proved (membership id, credential fingerprint)."""
+
+    token_hash: str
     membership_id: int
     csrf: str
-    password: str  # fingerprint of the password hash at login
+    proven: tuple[tuple[int, str], ...]
 
 
 def _serializer(hub: Assay) -> URLSafeTimedSerializer:
@@ -60,46 +66,79 @@ def pages_enabled(hub: Assay) -> bool:
     return bool(hub.config.secret_key)
 
 
-def fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+def start(
+    hub: Assay,
+    *,
+    membership_id: int,
+    proven: Sequence[tuple[int, str]],
+    ip: str | None,
+    csrf: str | None = None,
+) -> tuple[str, Session]:
+    """Open a session bound to ``membership_id``; returns (the cookie's value, the session).
+
+    ``proven`` holds (membership id, fingerprint of its credential) for every membership of the
+    same person whose password the sign-in matched: switching to one of those re-checks its
+    fingerprint instead of asking for the password again.
+    """
+    token = secrets.token_urlsafe(32)
+    csrf = csrf or secrets.token_urlsafe(24)
+    at = now()
+    token_hash = hash_token(token)
+    with hub.db.write() as conn:
+        credential = store.credential_of(conn, membership_id=membership_id)
+        assert credential is not None  # the caller has just checked it
+        store.prune_sessions(conn, membership_id=membership_id, at=at)
+        store.insert_session(
+            conn,
+            values={
+                "org_id": int(credential.org_id),
+                "membership_id": membership_id,
+                "token_hash": token_hash,
+                "csrf": csrf,
+                "credential": fingerprint(credential.password_hash),
+                "proven": [[int(m), str(f)] for m, f in proven],
+                "ip": ip,
+                "created_at": at,
+                "expires_at": at + timedelta(seconds=MAX_AGE_S),
+            },
+        )
+    session = Session(token_hash, membership_id, csrf, tuple((int(m), str(f)) for m, f in proven))
+    return _serializer(hub).dumps({"t": token}), session
 
 
-def new_session(*, membership_id: int, password_hash: str | None) -> Session:
-    return Session(membership_id, secrets.token_urlsafe(24), fingerprint(password_hash))
-
-
-def encode(hub: Assay, session: Session) -> str:
-    return _serializer(hub).dumps({"m": session.membership_id, "c": session.csrf, "p": session.password})
-
-
-def decode(hub: Assay, cookie: str | None) -> Session | None:
+def _token(hub: Assay, cookie: str | None) -> str | None:
     if not cookie or not pages_enabled(hub):
         return None
     try:
         data = _serializer(hub).loads(cookie, max_age=MAX_AGE_S)
     except BadSignature:  # also covers an expired signature
         return None
-    if not isinstance(data, dict):
-        return None
-    m, c, p = data.get("m"), data.get("c"), data.get("p")
-    if not isinstance(m, int) or not isinstance(c, str) or not isinstance(p, str):
-        return None
-    return Session(m, c, p)
+    token = data.get("t") if isinstance(data, dict) else None
+    return token if isinstance(token, str) and 0 < len(token) <= 100 else None
 
 
 def resolve(hub: Assay, cookie: str | None, *, ip: str | None) -> tuple[Actor, Session] | None:
-    """The live actor behind a session cookie, or None (bad signature, expired, revoked, new password)."""
-    session = decode(hub, cookie)
-    if session is None:
+    """The live actor behind a session cookie, or None (bad signature, expired, signed out,
+    credential changed, membership or user deactivated)."""
+    token = _token(hub, cookie)
+    if token is None:
         return None
     with hub.db.read() as conn:
-        found = store.session_actor(conn, membership_id=session.membership_id)
-    if found is None:
+        row = store.session_by_token(conn, token_hash=hash_token(token), at=now())
+        if row is None or not same(fingerprint(row.password_hash), row.credential):
+            return None
+        actor = people.actor_for_membership(conn, membership_id=int(row.membership_id))
+    if actor is None:
         return None
-    actor, password_hash = found
-    if not same(fingerprint(password_hash), session.password):
-        return None
+    proven = tuple((int(m), str(f)) for m, f in (row.proven or []))
+    session = Session(row.token_hash, int(row.membership_id), row.csrf, proven)
     return Actor(**{**{n: getattr(actor, n) for n in actor.__slots__}, "ip": ip}), session
+
+
+def end(hub: Assay, session: Session) -> None:
+    """Sign out: the session row goes, so every copy of the cookie stops working."""
+    with hub.db.write() as conn:
+        store.delete_session(conn, token_hash=session.token_hash)
 
 
 def is_https(request: Request) -> bool:
@@ -140,8 +179,44 @@ def csrf_ok(expected: str, given: str | None) -> bool:
     return bool(given) and same(expected, given or "")
 
 
+class FormToken:
+    """Double-submit token for the forms used before any session exists (sign-in, setting a
+    password through a one-time link): a random value in a cookie scoped to the form's path and
+    in the form itself; a cross-site page can make the browser send the cookie but cannot read it."""
+
+    def __init__(self, cookie: str, path: str) -> None:
+        self.cookie = cookie
+        self.path = path
+
+    @staticmethod
+    def new() -> str:
+        return secrets.token_urlsafe(24)
+
+    def set(self, request: Request, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            secure=is_https(request),
+            path=self.path,
+        )
+
+    def ok(self, request: Request, given: str) -> bool:
+        cookie = request.cookies.get(self.cookie)
+        return bool(cookie) and csrf_ok(cookie or "", given)
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.cookie, path=self.path)
+
+
+LOGIN_FORM = FormToken("assay_login", "/login")
+LINK_FORM = FormToken("assay_link", "/invitations")
+
+
 class LoginLimiter:
-    """Sliding-window counts of failed logins per email and per client address."""
+    """Sliding-window counts of failed attempts per key (an email, a link) and per client address."""
 
     def __init__(
         self,

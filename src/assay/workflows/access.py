@@ -6,12 +6,14 @@ even when the request itself fails.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from assay import logs
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.errors import Forbidden, NotFound, Unauthorized
+from assay.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from assay.security import hash_token
 from assay.storage import audit, people
 
@@ -27,6 +29,31 @@ def audit_denial(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Record a refusal, on its own short transaction, and log it.  A client that keeps being
+    refused is held to a budget (``assay.throttle``): past it, rows and log lines are folded, and
+    the next one written carries how many were (``detail.suppressed``)."""
+    address = ip or (actor.ip if actor else None)
+    client = (
+        f"t:{actor.token_id}"
+        if actor and actor.token_id
+        else f"m:{actor.membership_id}"
+        if actor
+        else f"i:{address}"
+    )
+    folded = hub.throttle.audit(client)
+    if folded is None:
+        return
+    if folded:
+        detail = {**(detail or {}), "suppressed": folded}
+    logs.refusal(
+        action=action,
+        status=status,
+        ip=address,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )
     with hub.db.write() as conn:
         audit.record(
             conn,
@@ -38,19 +65,35 @@ def audit_denial(
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),
             status=status,
-            ip=ip or (actor.ip if actor else None),
+            ip=address,
             detail=detail,
         )
 
 
+def throttled(hub: Assay, *, ip: str | None, action: str, wait: float) -> RateLimited:
+    """The 429 for an address out of authentication attempts, audited (within the row budget)."""
+    audit_denial(hub, actor=None, action=action, status=429, ip=ip, detail={"reason": "throttled"})
+    return RateLimited(
+        f"too many failed authentications from this address; retry after {math.ceil(wait)} s",
+        retry_after=math.ceil(wait),
+    )
+
+
 def authenticate(hub: Assay, *, token: str | None, ip: str | None, action: str) -> Actor:
-    """The actor behind a bearer token, or 401 (audited) for a missing, unknown or revoked one."""
+    """The actor behind a bearer token, or 401 (audited) for a missing, unknown or revoked one.
+
+    A token that resolves to nobody counts against the client's address (``Throttle.auth_*``): an
+    address out of attempts gets 429 before any lookup, whatever token it sends."""
+    wait = hub.throttle.auth_wait(ip)
+    if wait > 0:
+        raise throttled(hub, ip=ip, action=action, wait=wait)
     if not token:
         audit_denial(hub, actor=None, action=action, status=401, ip=ip, detail={"reason": "no token"})
         raise Unauthorized("authentication required: send `Authorization: Bearer <token>`")
     with hub.db.read() as conn:
         actor = people.actor_for_token(conn, token_hash=hash_token(token))
     if actor is None:
+        hub.throttle.auth_failed(ip)
         audit_denial(hub, actor=None, action=action, status=401, ip=ip, detail={"reason": "bad token"})
         raise Unauthorized("the token is unknown or revoked")
     return Actor(**{**_fields(actor), "ip": ip})

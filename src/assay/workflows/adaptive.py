@@ -51,11 +51,12 @@ def posterior(votes: list[tuple[Any, float]], n_values: int) -> float:
     return 1.0 / total
 
 
-def gold_records(rows: list[Any], question: str) -> dict[int, tuple[int, int]]:
-    """(right, seen) per annotator over gold answers (rows with ``user_id``, ``answers``, ``gold``)."""
+def gold_records(rows: list[Any], question: str, *, own: bool = False) -> dict[int, tuple[int, int]]:
+    """(right, seen) per annotator over gold answers (rows with ``user_id``, ``answers``, ``gold``;
+    ``own``: score ``own_answers`` instead, the author's answer before any reviewer's change)."""
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
-        mark = score(r.answers, r.gold, question)
+        mark = score(r.own_answers if own else r.answers, r.gold, question)
         if mark is not None:
             out[int(r.user_id)][0] += mark
             out[int(r.user_id)][1] += 1

@@ -13,8 +13,8 @@ from assay.app import Assay
 from assay.domain.people import WORKFORCE_KINDS, Role
 from assay.errors import Invalid, NotFound
 from assay.limits import check_name
-from assay.security import hash_password, hash_token, new_token, token_display_prefix
-from assay.storage import people
+from assay.security import check_password, hash_password, hash_token, new_token, token_display_prefix
+from assay.storage import people, sessions
 
 MAX_NAME = 200  # organisation and user names (their columns' width)
 MAX_WORKFORCE = 100
@@ -49,7 +49,8 @@ def create_user(
     workforce_kind: str = "in_house",
     password: str | None = None,
 ) -> CreatedUser:
-    """Create (or update) a user and their membership; the workforce is created if it is new."""
+    """Create (or update) a user and their membership in ``org``; the workforce is created if it is
+    new.  ``password`` sets the credential of this membership only (never another organisation's)."""
     email = email.strip().lower()
     if not EMAIL.match(email) or len(email) > MAX_EMAIL:
         raise Invalid(f"{email!r} is not an email address")
@@ -64,8 +65,11 @@ def create_user(
         raise Invalid(str(exc)) from None
     if workforce_kind not in WORKFORCE_KINDS:
         raise Invalid(f"workforce kind {workforce_kind!r} must be one of {', '.join(WORKFORCE_KINDS)}")
-    if password is not None and len(password) < 8:
-        raise Invalid("the password must have at least 8 characters")
+    if password is not None:
+        try:
+            check_password(password)
+        except ValueError as exc:
+            raise Invalid(str(exc), errors=[{"loc": "password", "msg": str(exc)}]) from None
     pw_hash = hash_password(password) if password is not None else None
     with hub.db.write() as conn:
         org_row = people.org_by_slug(conn, slug=org)
@@ -74,10 +78,13 @@ def create_user(
             workforce_id = people.ensure_workforce(
                 conn, org_id=org_row.id, name=workforce, kind=workforce_kind
             )
-        user_id = people.upsert_user(conn, email=email, name=display_name, password_hash=pw_hash)
+        user_id = people.upsert_user(conn, email=email, name=display_name)
         membership_id = people.upsert_membership(
             conn, org_id=org_row.id, user_id=user_id, role=parsed_role, workforce_id=workforce_id
         )
+        if pw_hash is not None:
+            # This membership's credential only: the operator sets a password for one organisation.
+            sessions.set_password(conn, membership_id=membership_id, password_hash=pw_hash)
     return CreatedUser(user_id=user_id, membership_id=membership_id, workforce_id=workforce_id)
 
 

@@ -80,7 +80,7 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
             object_id=project.id,
         )
         raise Forbidden(f"this project requires the skills: {', '.join(sorted(missing))}")
-    gates.ensure_not_paused(hub, actor, project)
+    gates.ensure_not_paused(hub, actor, project, action="assignment.next")
     at = now()
     expires = at + timedelta(seconds=settings.lease_seconds)
     # Gold is mixed in at the project's rate; the draw is random so that its position tells nothing.
@@ -119,21 +119,21 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
         # A project with gold runs both queries on every `next`, whatever the draw: a lease that
         # turns out gold must cost the database exactly what a normal one does (DESIGN §6).
         gold = pool(True) if settings.gold_rate > 0 else []
-        pools: list[list[int]] = []
-        # Gold is only mixed in while real work remains: once the work is done, more gold costs
-        # annotators' time and measures nothing new.
-        if want_gold and normal:
-            pools.append([item_id for item_id, _ in gold])
-        if normal:
-            ids = [item_id for item_id, _ in normal]
-            # Rotate within the top priority only, so that priority order is kept exactly.
-            top = sum(1 for _, priority in normal if priority == normal[0][1])
+        # Gold comes at the project's rate; when one pool is empty the other serves alone, so the
+        # work left for an annotator (``progress.left_for``) is exactly what `next` will hand out.
+        for candidates in (gold, normal) if want_gold else (normal, gold):
+            if not candidates:
+                continue
+            # The same order for both kinds: priority, then import order, rotated within the top
+            # priority so that concurrent annotators fan out over the first rows.
+            ids = [item_id for item_id, _ in candidates]
+            top = sum(1 for _, priority in candidates if priority == candidates[0][1])
             k = offset % top
-            pools.append(ids[k:top] + ids[:k] + ids[top:])
-        for ids in pools:
-            for item_id in ids:
-                # Gold passes through the same guarded UPDATE (it leaves a gold row as it is).
-                if not leases.claim(conn, item_id=item_id, overlap=settings.overlap):
+            for item_id in ids[k:top] + ids[:k] + ids[top:]:
+                # One guarded UPDATE for gold and normal items alike (``leases.claim``).
+                if not leases.claim(
+                    conn, item_id=item_id, overlap=settings.overlap, gold_cap=settings.gold_cap
+                ):
                     continue
                 item = store.get_item(conn, org_id=actor.org_id, item_id=item_id)
                 order = _display_order(project, item.data, seed=hub.rng.getrandbits(64))
@@ -152,7 +152,7 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                     },
                 )
                 if assignment_id is None:  # this user's other request took it a moment ago
-                    leases.release(conn, item_id=item_id)  # a no-op on gold, like the claim
+                    leases.release(conn, item_id=item_id)
                     continue
                 return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
     return None
@@ -233,57 +233,44 @@ def submit(
             )
         return _annotation_public(existing), False
 
+    def by_key(conn: Any) -> Any:
+        assert idempotency_key is not None
+        return leases.annotation_by_key(conn, org_id=actor.org_id, user_id=actor.user_id, key=idempotency_key)
+
     if idempotency_key is not None:
         with hub.db.read() as conn:
-            existing = leases.annotation_by_key(conn, user_id=actor.user_id, key=idempotency_key)
+            existing = by_key(conn)
         if existing is not None:
             return replay(existing)
     project = project_flows.get(hub, actor, int(row.project_id), action="assignment.submit")
+    # A pause holds at the point of action: a lease taken before it cannot be submitted after.
+    gates.ensure_not_paused(hub, actor, project, action="assignment.submit")
     with hub.db.read() as conn:
         item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
     clean = validate_answers(project.schema, data=item.data, answers=answers)
     at = now()
-    with hub.db.write() as conn:
-        current = leases.lock_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
-        assert current is not None  # checked above; assignments are never deleted while items live
-        if idempotency_key is not None:
-            existing = leases.annotation_by_key(conn, user_id=actor.user_id, key=idempotency_key)
-            if existing is not None:
-                return replay(existing)
-        if current.status == "submitted":
-            done = leases.annotation_for_assignment(conn, assignment_id=assignment_id)
-            if done is not None and done.request_hash == request_hash and idempotency_key is None:
-                return _annotation_public(done), False
-            raise Conflict(f"assignment {assignment_id} was already submitted")
-        if current.status == "skipped":
-            raise Conflict(f"assignment {assignment_id} was skipped; ask for the next item")
-        if current.status == "expired":
-            # The lease ran out and the item went back to the pool; keep the work if overlap allows.
-            if not item.is_gold and not leases.claim(conn, item_id=item.id, overlap=project.settings.overlap):
-                raise Conflict(f"assignment {assignment_id} expired and the item has all its answers")
-            leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="expired")
-        elif not leases.set_status(
-            conn, assignment_id=assignment_id, status="submitted", at=at, expect="leased"
+    try:
+        annotation_id = _store_answer(
+            hub, actor, project, item, assignment_id, at=at, clean=clean, duration_ms=duration_ms,
+            key=idempotency_key, request_hash=request_hash, client=client, replay=replay, by_key=by_key,
+        )  # fmt: skip
+    except _Replayed as done:
+        return done.result
+    except leases.DuplicateAnswer:
+        # A concurrent request with this key, or for this lease, won the race: answer as it did.
+        with hub.db.read() as conn:
+            existing = by_key(conn) if idempotency_key is not None else None
+            if existing is None:
+                existing = leases.annotation_for_assignment(conn, assignment_id=assignment_id)
+        if (
+            existing is not None
+            and idempotency_key is not None
+            and existing.idempotency_key == idempotency_key
         ):
-            raise Conflict(f"assignment {assignment_id} changed while submitting; retry")
-        annotation_id = leases.insert_annotation(
-            conn,
-            values={
-                "org_id": actor.org_id,
-                "project_id": project.id,
-                "item_id": item.id,
-                "assignment_id": assignment_id,
-                "user_id": actor.user_id,
-                "workforce_id": actor.workforce_id,
-                "answers": clean,
-                "duration_ms": duration_ms,
-                "idempotency_key": idempotency_key,
-                "request_hash": request_hash,
-                "client": client,
-                "created_at": at,
-            },
-        )
-        jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
+            return replay(existing)
+        if existing is not None and existing.request_hash == request_hash and idempotency_key is None:
+            return _annotation_public(existing), False
+        raise Conflict(f"assignment {assignment_id} was already submitted") from None
     # The gates run after the answer is safely stored, in their own transaction: a gate that
     # fails must never lose the answer.
     item_id, is_gold = int(item.id), bool(item.is_gold)
@@ -312,6 +299,78 @@ def submit(
     )
 
 
+class _Replayed(Exception):
+    """The write found the answer already stored: the request is answered with the first result."""
+
+    def __init__(self, result: tuple[dict[str, Any], bool]) -> None:
+        super().__init__()
+        self.result = result
+
+
+def _store_answer(
+    hub: Assay,
+    actor: Actor,
+    project: Project,
+    item: Any,
+    assignment_id: int,
+    *,
+    at: datetime,
+    clean: dict[str, Any],
+    duration_ms: Any,
+    key: str | None,
+    request_hash: str,
+    client: dict[str, Any] | None,
+    replay: Callable[[Any], tuple[dict[str, Any], bool]],
+    by_key: Callable[[Any], Any],
+) -> int:
+    """The submit's one write transaction: the lease moves to submitted and the answer is stored,
+    or nothing happens.  Raises ``_Replayed`` when the answer is already there."""
+    with hub.db.write() as conn:
+        current = leases.lock_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
+        assert current is not None  # checked above; assignments are never deleted while items live
+        if key is not None:
+            existing = by_key(conn)
+            if existing is not None:
+                raise _Replayed(replay(existing))
+        if current.status == "submitted":
+            done = leases.annotation_for_assignment(conn, assignment_id=assignment_id)
+            if done is not None and done.request_hash == request_hash and key is None:
+                raise _Replayed((_annotation_public(done), False))
+            raise Conflict(f"assignment {assignment_id} was already submitted")
+        if current.status == "skipped":
+            raise Conflict(f"assignment {assignment_id} was skipped; ask for the next item")
+        if current.status == "expired":
+            # The lease ran out and the item went back to the pool; keep the work if there is room.
+            if not leases.claim(
+                conn, item_id=item.id, overlap=project.settings.overlap, gold_cap=project.settings.gold_cap
+            ):
+                raise Conflict(f"assignment {assignment_id} expired and the item has all its answers")
+            leases.set_status(conn, assignment_id=assignment_id, status="submitted", at=at, expect="expired")
+        elif not leases.set_status(
+            conn, assignment_id=assignment_id, status="submitted", at=at, expect="leased"
+        ):
+            raise Conflict(f"assignment {assignment_id} changed while submitting; retry")
+        annotation_id = leases.insert_annotation(
+            conn,
+            values={
+                "org_id": actor.org_id,
+                "project_id": project.id,
+                "item_id": item.id,
+                "assignment_id": assignment_id,
+                "user_id": actor.user_id,
+                "workforce_id": actor.workforce_id,
+                "answers": clean,
+                "duration_ms": duration_ms,
+                "idempotency_key": key,
+                "request_hash": request_hash,
+                "client": client,
+                "created_at": at,
+            },
+        )
+        jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
+    return annotation_id
+
+
 def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
     """Release a lease; the item goes back to the pool for others (never to this annotator again)."""
     _lookup_assignment(hub, actor, assignment_id, "assignment.skip")
@@ -332,8 +391,11 @@ def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
 def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dict[str, Any]:
     """Correct one's own answer while its lease still holds (the UI's undo).
 
-    Annotations are never overwritten: the correction is stored as a ``fix`` review by the
-    annotator, which exports and quality reports then use as the answer of record.
+    Annotations are never overwritten: the correction is stored as a revision by the author (not a
+    review), which becomes their answer of record and what gold is scored on.  Once a reviewer has
+    judged the answer it is final for its author (a reject gave the item back to the pool; an
+    accept or fix was about the answer as it stood).  A revision that changes nothing stores
+    nothing.
     """
     with hub.db.read() as conn:
         row = answer_store.annotation_of(conn, org_id=actor.org_id, annotation_id=annotation_id)
@@ -354,23 +416,30 @@ def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dic
     if lease.expires_at <= now():
         raise Conflict(f"the lease of annotation {annotation_id} has ended; ask a reviewer to fix it")
     project = project_flows.get(hub, actor, int(row.project_id), action="annotation.revise")
+    gates.ensure_not_paused(hub, actor, project, action="annotation.revise")
     with hub.db.read() as conn:
         item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
     clean = validate_answers(project.schema, data=item.data, answers=answers)
     at = now()
     with hub.db.write() as conn:
-        answer_store.insert_review(
-            conn,
-            values={
-                "org_id": actor.org_id,
-                "annotation_id": annotation_id,
-                "reviewer_id": actor.user_id,
-                "verdict": "fix",
-                "answers": clean,
-                "reason": "revised by the annotator",
-                "created_at": at,
-            },
-        )
+        answer_store.lock_annotation(conn, org_id=actor.org_id, annotation_id=annotation_id)
+        if answer_store.has_review(conn, annotation_id=annotation_id):
+            raise Conflict(
+                f"a reviewer has already judged annotation {annotation_id}; it can no longer be revised"
+            )
+        current = answer_store.own_answers_of(conn, annotation_id=annotation_id)
+        changed = current != clean
+        if changed:
+            answer_store.insert_revision(
+                conn,
+                values={
+                    "org_id": actor.org_id,
+                    "annotation_id": annotation_id,
+                    "answers": clean,
+                    "created_at": at,
+                },
+            )
+            jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     return {
         "ok": True,
         "id": annotation_id,
@@ -378,6 +447,7 @@ def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dic
         "item_id": int(row.item_id),
         "answers": clean,
         "original_answers": row.answers,
+        "revised": changed,
         "revised_at": at.isoformat(),
     }
 
@@ -386,6 +456,7 @@ def extend(hub: Assay, actor: Actor, assignment_id: int) -> dict[str, Any]:
     """Renew a live lease for another lease period (a long item, or a prefetched one now on screen)."""
     row = _lookup_assignment(hub, actor, assignment_id, "assignment.extend")
     project = project_flows.get(hub, actor, int(row.project_id), action="assignment.extend")
+    gates.ensure_not_paused(hub, actor, project, action="assignment.extend")
     at = now()
     expires = at + timedelta(seconds=project.settings.lease_seconds)
     with hub.db.write() as conn:

@@ -10,8 +10,6 @@ from typing import Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import progress
-from assay.storage import projects as project_store
-from assay.storage.people import now
 from assay.workflows import access, quality, workforces
 from assay.workflows import projects as project_flows
 
@@ -21,35 +19,28 @@ class WorkRow:
     id: int
     name: str
     description: str
-    available: int
-    done: int
-    leased: int
-    counts: dict[str, int]
+    counts: dict[str, int]  # ``projects.counts``: left, done, leased, and totals for those who see gold
+
+    @property
+    def left(self) -> int:
+        return self.counts["left"]
+
+    @property
+    def done(self) -> int:
+        return self.counts["done"]
+
+    @property
+    def leased(self) -> int:
+        return self.counts["leased"]
 
 
 def my_work(hub: Assay, actor: Actor) -> list[WorkRow]:
-    """The projects shared with the actor's workforce, with what is left for them on each: both
-    the work left and the project's counts leave out item batches shared with other workforces."""
-    projects = project_flows.list_for(hub, actor)
-    at = now()
-    out = []
-    with hub.db.read() as conn:
-        for p in projects:
-            scope = access.batch_scope(actor, p.raw_settings)
-            left = progress.left_for(
-                conn,
-                org_id=actor.org_id,
-                project_id=p.id,
-                user_id=actor.user_id,
-                at=at,
-                only=scope.only,
-                hidden=scope.hidden,
-            )
-            counts = project_store.project_counts(
-                conn, org_id=actor.org_id, project_id=p.id, only=scope.only, hidden=scope.hidden
-            )
-            out.append(WorkRow(p.id, p.name, p.description, counts=counts, **left))
-    return out
+    """The projects shared with the actor's workforce, with what is left for them on each (and the
+    totals, for those who may know gold): one definition of the counts, ``projects.counts``."""
+    return [
+        WorkRow(p.id, p.name, p.description, counts=project_flows.counts(hub, actor, p))
+        for p in project_flows.list_for(hub, actor)
+    ]
 
 
 def _day(value: Any) -> date:
@@ -84,9 +75,7 @@ def project_dashboard(hub: Assay, actor: Actor, project_id: int) -> dict[str, An
     with hub.db.read() as conn:
         times = progress.answer_times(conn, org_id=actor.org_id, project_id=project.id)
         per_item = progress.item_answers(conn, org_id=actor.org_id, project_id=project.id)
-        counts = project_store.project_counts(
-            conn, org_id=actor.org_id, project_id=project.id, only=batches.only, hidden=batches.hidden
-        )
+    counts = project_flows.counts(hub, actor, project)
     scope = workforces.compartment(hub, actor)
     if scope is not None:
         # A vendor's reviewer sees their own workforce's answers only; item agreement would mix
@@ -113,7 +102,10 @@ def project_dashboard(hub: Assay, actor: Actor, project_id: int) -> dict[str, An
         "project": project,
         "counts": counts,
         "progress": cumulative,
-        "target": max(counts["items"] - counts["gold"], 0) * project.settings.overlap,
+        # The goal line needs the totals, which only those who may know gold read.
+        "target": (
+            max(counts["items"] - counts["gold"], 0) * project.settings.overlap if "items" in counts else None
+        ),
         "per_annotator": per_annotator.most_common(),
         "per_workforce": per_workforce.most_common(),
         "quality": q,

@@ -13,7 +13,7 @@ from typing import Any
 from assay import formats
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.errors import Invalid, NotFound
+from assay.errors import Invalid
 from assay.storage import answers as answer_store
 from assay.storage import projects as store
 from assay.workflows import access, workforces
@@ -114,20 +114,32 @@ def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[
     return formats.write_sft(recs, prompt_input=prompt.name, prompt_kind=prompt.kind, text_questions=texts)
 
 
+def provenance(a: Any) -> tuple[Any, str]:
+    """(the answer of record, how it came to be): ``submitted`` as the annotator sent it, ``revised``
+    by the annotator themselves while their lease held, or ``fixed`` by a reviewer."""
+    if a.fixed_answers is not None:
+        return a.fixed_answers, "fixed"
+    if a.revised_answers is not None:
+        return a.revised_answers, "revised"
+    return a.answers, "submitted"
+
+
 def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any]:
-    """One annotation with its provenance; a correction (a ``fix`` review) is the answer of record
-    and the original answer stays alongside it."""
+    """One annotation with its provenance: the answer of record, and the original answer beside it
+    when a revision or a reviewer's fix changed it."""
+    answers, source = provenance(a)
     record: dict[str, Any] = {
         id_key: int(a.id),
         "annotator": a.annotator,
         "workforce": a.workforce,
         "assignment_id": int(a.assignment_id),
-        "answers": a.fixed_answers if a.fixed_answers is not None else a.answers,
+        "answers": answers,
         "duration_ms": a.duration_ms,
         "created_at": a.created_at.isoformat(),
         "review": a.review,
+        "provenance": source,
     }
-    if a.fixed_answers is not None:
+    if source != "submitted":
         record["original_answers"] = a.answers
     if a.client:
         record["client"] = a.client
@@ -135,19 +147,11 @@ def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any
 
 
 def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
-    """One item with its annotations and batch, for reviewers and managers (gold answers included)."""
+    """One item with its annotations and batch, for reviewers and managers.  A vendor's reviewer
+    reads a gold item exactly like any other (its known answers are for those who may see gold)."""
     row, project = project_flows.visible_item(hub, actor, item_id)
     scope = workforces.compartment(hub, actor)
-    if scope is not None and row.is_gold:
-        # A vendor's reviewer never sees gold: the item is as invisible as a missing one.
-        raise access.not_found(
-            hub,
-            actor,
-            NotFound(f"item {item_id} does not exist"),
-            action="item.read",
-            object_type="item",
-            object_id=item_id,
-        )
+    trusted = workforces.sees_gold(hub, actor)
     with hub.db.read() as conn:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[item_id])
     if scope is not None:
@@ -155,12 +159,14 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
     return {
         "id": int(row.id),
         "project_id": project.id,
-        "external_id": row.external_id,
         # Only reached by those who may see the item's batch (``visible_item`` is 404 otherwise).
         "batch": row.batch,
         "data": row.data,
         "priority": row.priority,
-        "meta": row.meta,
-        "gold": row.gold,
+        # What a lab wrote about its items (external ids, metadata) may name its gold: only those
+        # who may see gold read it.
+        "external_id": row.external_id if trusted else None,
+        "meta": row.meta if trusted else None,
+        "gold": row.gold if trusted else None,
         "annotations": [annotation_record(a, id_key="id") for a in anns],
     }

@@ -42,7 +42,9 @@ def score(answers: dict[str, Any], gold: dict[str, Any] | None, question: str) -
     return bool(answers.get(question) == gold[question])
 
 
-def ensure_not_paused(hub: Assay, actor: Actor, project: Project) -> None:
+def ensure_not_paused(hub: Assay, actor: Actor, project: Project, *, action: str) -> None:
+    """403 (audited) for an annotator paused on the project: at every point of action (next,
+    submit, extend, revise), so a lease taken before the pause cannot be used after it."""
     with hub.db.read() as conn:
         pause = gates.active_pause(
             conn, org_id=actor.org_id, project_id=project.id, membership_id=actor.membership_id
@@ -51,7 +53,7 @@ def ensure_not_paused(hub: Assay, actor: Actor, project: Project) -> None:
         access.audit_denial(
             hub,
             actor=actor,
-            action="assignment.next",
+            action=action,
             status=403,
             object_type="project",
             object_id=project.id,
@@ -159,7 +161,9 @@ def promote_gold(hub: Assay, actor: Actor, item_id: int, *, answers: Any) -> dic
             raise Conflict(
                 f"item {item_id} has no accepted or fixed annotation; review it before making it gold"
             )
-        gates.set_gold(conn, org_id=actor.org_id, item_id=item_id, gold=clean)
+        gates.set_gold(
+            conn, org_id=actor.org_id, item_id=item_id, gold=clean, gold_cap=project.settings.gold_cap
+        )
         jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     return {"ok": True, "item_id": item_id, "project_id": project.id, "gold": clean}
 

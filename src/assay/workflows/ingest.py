@@ -18,21 +18,25 @@ batch than the upload's is refused rather than silently shown to other workforce
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from assay import logs
 from assay.app import Assay
 from assay.domain.items import check_batch
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ItemChecker, RecordError
-from assay.errors import ErrorDetail, Invalid, detail
+from assay.errors import AssayError, ErrorDetail, Invalid, detail
 from assay.formats.readers import read_records
 from assay.storage import projects as store
 from assay.storage.people import now
 from assay.workflows import access
 from assay.workflows.projects import Project
 
+log = logging.getLogger("assay.imports")
 CHUNK = 5000
 ON_DUPLICATE = ("error", "skip")
 _UNIT = {"json": "item", "parquet": "row"}
@@ -91,8 +95,68 @@ def import_items(
     progress: Callable[[int], None] | None = None,
     skip_hint: str = "on_duplicate=skip",
 ) -> ImportResult:
-    """Import every record of ``source`` or none; ``name`` is the file's name in messages (None for
-    a request body), ``skip_hint`` how the caller's user asks to skip existing external ids."""
+    """Import every record of ``source`` into ``project``, or none; ``name`` is the file's name in
+    messages (None for a request body), ``skip_hint`` how the caller's user asks to skip existing
+    external ids.  Logged as ``import.started``, then ``import.finished`` with the counts or
+    ``import.refused`` with the reason."""
+    fields: dict[str, Any] = {
+        "org": actor.org_id,
+        "project": project.id,
+        "file": name,
+        "format": fmt,
+        "batch": batch,
+    }
+    started = time.perf_counter()
+    logs.event(log, "import.started", **fields)
+    try:
+        result = _import_items(
+            hub,
+            actor,
+            project,
+            source=source,
+            fmt=fmt,
+            name=name,
+            on_duplicate=on_duplicate,
+            batch=batch,
+            progress=progress,
+            skip_hint=skip_hint,
+        )
+    except AssayError as exc:
+        reason = exc.message[:300]
+        logs.event(
+            log,
+            "import.refused",
+            **fields,
+            status=exc.status,
+            reason=reason,
+            seconds=logs.seconds_since(started),
+        )
+        raise
+    logs.event(
+        log,
+        "import.finished",
+        **fields,
+        imported=result.imported,
+        gold=result.gold,
+        skipped=result.skipped_duplicates,
+        seconds=logs.seconds_since(started),
+    )
+    return result
+
+
+def _import_items(
+    hub: Assay,
+    actor: Actor,
+    project: Project,
+    *,
+    source: BinaryIO,
+    fmt: str,
+    name: str | None,
+    on_duplicate: str,
+    batch: str | None,
+    progress: Callable[[int], None] | None,
+    skip_hint: str,
+) -> ImportResult:
     access.require(
         hub, actor, Role.MANAGER, action="items.import", object_type="project", object_id=project.id
     )

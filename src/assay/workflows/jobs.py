@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from assay import logs
 from assay.app import Assay
 from assay.storage import jobs as store
 from assay.storage.engine import org_scope
@@ -99,6 +101,16 @@ def run_one(
         )
     if job is None:
         return None
+    started = time.perf_counter()
+    fields: dict[str, Any] = {
+        "job": int(job.id),
+        "kind": job.kind,
+        "org": job.org_id,
+        "project": job.project_id,
+        "attempt": int(job.attempts),
+    }
+    waited = round((job.started_at - job.created_at).total_seconds(), 3)
+    logs.event(log, "job.claimed", **fields, waited=waited, worker=worker)
     handler = _handlers().get(job.kind)
     try:
         if handler is None:
@@ -106,8 +118,11 @@ def run_one(
         with org_scope(int(job.org_id)):
             result = handler(hub, job)
     except Exception as exc:  # a failed job is recorded, never lost, and never stops the worker
-        log.exception("job %s (%s) failed", job.id, job.kind)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        seconds = logs.seconds_since(started)
+        logs.event(
+            log, "job.failed", level=logging.ERROR, exc_info=True, **fields, error=error, seconds=seconds
+        )
         with hub.db.write() as conn:
             store.finish(conn, job_id=int(job.id), worker=worker, at=now(), error=error, failed=True)
         return {"id": int(job.id), "kind": job.kind, "state": "failed", "error": error}
@@ -123,6 +138,7 @@ def run_one(
             kind=job.kind,
             until=finished + DUTY * (finished - job.started_at),
         )
+    logs.event(log, "job.finished", **fields, seconds=logs.seconds_since(started))
     return {"id": int(job.id), "kind": job.kind, "state": "done", "result": result}
 
 
@@ -160,7 +176,7 @@ class Workers:
             try:
                 outcome = run_one(self.hub, worker=worker)
             except Exception:  # the database went away for a moment: wait and go on
-                log.exception("job worker %s could not reach the queue", worker)
+                logs.event(log, "job.queue_unreachable", level=logging.ERROR, exc_info=True, worker=worker)
                 outcome = None
             if outcome is None:
                 self._stop.wait(self.poll_s)

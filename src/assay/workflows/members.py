@@ -1,52 +1,18 @@
-"""Signing in, and member administration from the web pages: invite, roles, workforces, tokens."""
+"""Member administration: invitations, roles, workforces, password resets, tokens (signing in is
+``workflows.accounts``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from assay.app import Assay
 from assay.domain.people import WORKFORCE_KINDS, Actor, Role
-from assay.errors import Forbidden, Invalid, NotFound, Unauthorized
-from assay.security import new_password, verify_password
+from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import audit, people
 from assay.storage import members as store
 from assay.storage import sessions as session_store
-from assay.workflows import access, admin
-
-
-def login(hub: Assay, *, email: str, password: str, ip: str | None) -> tuple[int, str | None]:
-    """(membership id, password hash) for a right email and password; 401 otherwise (same words either way)."""
-    email = (email or "").strip().lower()
-    with hub.db.read() as conn:
-        rows = session_store.login_rows(conn, email=email)
-    stored = rows[0].password_hash if rows else None
-    # verify_password spends an argon2 hash even for unknown emails, so timing reveals nothing.
-    if not verify_password(stored, password or "") or not rows:
-        access.audit_denial(
-            hub, actor=None, action="session.login", status=401, ip=ip, detail={"email": email[:320]}
-        )
-        raise Unauthorized("wrong email or password")
-    with hub.db.write() as conn:
-        audit.record(
-            conn,
-            action="session.login",
-            allowed=True,
-            org_id=None,
-            user_id=int(rows[0].user_id),
-            token_id=None,
-            object_type=None,
-            object_id=None,
-            status=200,
-            ip=ip,
-            detail=None,
-        )
-    return int(rows[0].membership_id), stored
-
-
-def organisations(hub: Assay, actor: Actor) -> list[dict[str, Any]]:
-    with hub.db.read() as conn:
-        rows = session_store.memberships_of_user(conn, user_id=actor.user_id)
-    return [{"membership_id": int(r.id), "slug": r.slug, "name": r.name, "role": r.role} for r in rows]
+from assay.workflows import access, accounts, admin
 
 
 def _record(hub: Assay, actor: Actor, action: str, object_type: str, object_id: int) -> None:
@@ -75,16 +41,32 @@ def overview(hub: Assay, actor: Actor) -> dict[str, Any]:
     return {"members": members, "workforces": forces, "tokens": tokens}
 
 
-def _check_role_change(hub: Assay, actor: Actor, role: Role, action: str) -> None:
-    if role is Role.OWNER and actor.role is not Role.OWNER:
-        access.audit_denial(hub, actor=actor, action=action, status=403, object_type="membership")
-        raise Forbidden("only an owner can make someone an owner")
+def check_role_change(
+    hub: Assay, actor: Actor, *, current: Role | None, new: Role, action: str, object_id: int | None = None
+) -> None:
+    """The one rule on roles, for every path that grants or changes one (inviting, editing a member):
+    only an owner may make someone an owner, or change anything of an owner's membership."""
+    if (new is Role.OWNER or current is Role.OWNER) and actor.role is not Role.OWNER:
+        access.audit_denial(
+            hub, actor=actor, action=action, status=403, object_type="membership", object_id=object_id
+        )
+        raise Forbidden("only an owner can make someone an owner or change an owner's membership")
+
+
+@dataclass(frozen=True)
+class Invited:
+    email: str
+    membership_id: int
+    link: str  # the one-time link's secret, shown once to the manager to hand over
 
 
 def invite(
     hub: Assay, actor: Actor, *, email: str, role: str, workforce: str = "", workforce_kind: str = "in_house"
-) -> str | None:
-    """Add a member; returns a first password to hand over, or None when the person already has one."""
+) -> Invited:
+    """Add a person to this organisation and make the one-time link through which they set their
+    password here.  Someone already a member (active or not) is refused: roles change on the member
+    list, under the same rule.  A person who works for another organisation too gets a new
+    credential for this one only; nothing of theirs elsewhere is read or changed."""
     access.require(hub, actor, Role.MANAGER, action="members.invite", object_type="membership")
     try:
         parsed = Role.parse(role)
@@ -92,11 +74,18 @@ def invite(
         raise Invalid(str(exc), errors=[{"loc": "role", "msg": str(exc)}]) from None
     if workforce_kind not in WORKFORCE_KINDS:
         raise Invalid(f"workforce kind {workforce_kind!r} must be one of {', '.join(WORKFORCE_KINDS)}")
-    _check_role_change(hub, actor, parsed, "members.invite")
+    email = (email or "").strip().lower()
+    if not admin.EMAIL.match(email) or len(email) > 320:
+        raise Invalid(f"{email!r} is not an email address", errors=[{"loc": "email", "msg": "not an email"}])
+    check_role_change(hub, actor, current=None, new=parsed, action="members.invite")
     with hub.db.read() as conn:
-        existing = people.user_by_email(conn, email=email)
-    # An existing user (say, a vendor annotator who works for another lab too) keeps their password.
-    password = None if existing is not None and existing.password_hash else new_password()
+        existing = people.find_membership(conn, org_id=actor.org_id, email=email)
+    if existing is not None:
+        state = "" if existing.active else " (deactivated: reactivate them in the list)"
+        raise Conflict(
+            f"{email} is already a member of this organisation{state}; change their role in the list",
+            errors=[{"loc": "email", "msg": "already a member"}],
+        )
     created = admin.create_user(
         hub,
         org=actor.org_slug,
@@ -104,10 +93,36 @@ def invite(
         role=parsed.label,
         workforce=workforce.strip() or None,
         workforce_kind=workforce_kind,
-        password=password,
+    )
+    link = accounts.create_link(
+        hub, org_id=actor.org_id, membership_id=created.membership_id, kind="invite", by=actor.user_id
     )
     _record(hub, actor, "members.invite", "membership", created.membership_id)
-    return password
+    return Invited(email=email, membership_id=created.membership_id, link=link)
+
+
+def reset(hub: Assay, actor: Actor, membership_id: int) -> str:
+    """An owner makes a one-time link through which a member of *this* organisation sets a new
+    password here (their credential elsewhere is untouched).  Returns the link's secret."""
+    access.require(
+        hub, actor, Role.OWNER, action="members.reset", object_type="membership", object_id=membership_id
+    )
+    with hub.db.read() as conn:
+        row = store.get_membership(conn, org_id=actor.org_id, membership_id=membership_id)
+    if row is None:
+        raise access.not_found(
+            hub,
+            actor,
+            NotFound(f"member {membership_id} does not exist"),
+            action="members.reset",
+            object_type="membership",
+            object_id=membership_id,
+        )
+    link = accounts.create_link(
+        hub, org_id=actor.org_id, membership_id=membership_id, kind="reset", by=actor.user_id
+    )
+    _record(hub, actor, "members.reset", "membership", membership_id)
+    return link
 
 
 def update(hub: Assay, actor: Actor, membership_id: int, *, role: str, workforce: str, active: bool) -> None:
@@ -128,8 +143,9 @@ def update(hub: Assay, actor: Actor, membership_id: int, *, role: str, workforce
             object_type="membership",
             object_id=membership_id,
         )
-    if Role.parse(row.role) is Role.OWNER or parsed is Role.OWNER:
-        _check_role_change(hub, actor, Role.OWNER, "members.update")
+    check_role_change(
+        hub, actor, current=Role.parse(row.role), new=parsed, action="members.update", object_id=membership_id
+    )
     if membership_id == actor.membership_id and (not active or parsed < actor.role):
         raise Invalid("you cannot deactivate or demote yourself; ask another manager")
     name = workforce.strip()
@@ -147,6 +163,9 @@ def update(hub: Assay, actor: Actor, membership_id: int, *, role: str, workforce
             workforce_id=forces[name] if name else None,
             active=active,
         )
+        if not active:
+            # Signed-in browsers of a deactivated member stay out even if they are reactivated.
+            session_store.end_sessions(conn, membership_id=membership_id)
     _record(hub, actor, "members.update", "membership", membership_id)
 
 
@@ -165,12 +184,3 @@ def revoke_token(hub: Assay, actor: Actor, token_id: int) -> None:
             object_id=token_id,
         )
     _record(hub, actor, "token.revoke", "token", token_id)
-
-
-def switch_to(hub: Assay, actor: Actor, membership_id: int) -> tuple[int, str | None] | None:
-    """(membership id, password hash) of another organisation of the same user, or None if not theirs."""
-    with hub.db.read() as conn:
-        mine = {int(r.id) for r in session_store.memberships_of_user(conn, user_id=actor.user_id)}
-        if membership_id not in mine:
-            return None
-        return membership_id, session_store.password_hash_of(conn, user_id=actor.user_id)

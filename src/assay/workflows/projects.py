@@ -26,18 +26,29 @@ class Project:
     raw_settings: dict[str, Any]
     created_at: str
 
-    def public(self, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    def public(self, counts: dict[str, int] | None = None, *, full: bool = True) -> dict[str, Any]:
+        """The project as an actor may read it.  ``full`` (those who may know gold, see
+        ``workforces.sees_gold``): every setting.  Otherwise only what annotating needs: the
+        instructions and the lease terms; never the gold rate, the workforces or the batch map."""
+        settings = self.settings.model_dump(mode="json")
+        if not full:
+            settings = {key: settings[key] for key in MEMBER_SETTINGS}
         out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "description": self.description,
             "schema": self.schema.model_dump(mode="json", exclude_none=True),
-            "settings": self.settings.model_dump(mode="json"),
+            "settings": settings,
             "created_at": self.created_at,
         }
         if counts is not None:
             out["counts"] = counts
         return out
+
+
+#: The settings an annotator or a vendor's reviewer reads: what annotating needs, nothing that
+#: describes gold or other workforces.
+MEMBER_SETTINGS = ("instructions", "lease_seconds", "max_leases")
 
 
 def from_row(row: Any) -> Project:
@@ -118,13 +129,45 @@ def list_for(hub: Assay, actor: Actor) -> list[Project]:
 
 
 def counts(hub: Assay, actor: Actor, project: Project) -> dict[str, int]:
-    """The project's counts as the actor may see them: a workforce given some batches counts only
-    those, so the numbers do not tell how much exists in batches shared with others."""
+    """The project's counts as the actor may read them.
+
+    Everyone gets what is left for them (``left``, as `next` will serve it), their live leases and
+    their answers.  Those who may know gold (``workforces.sees_gold``) also get the totals: items,
+    gold, answers, complete.  An annotator's counts move the same way after a gold lease as after
+    a normal one; a workforce given some batches counts only those, so the numbers do not tell how
+    much exists in batches shared with others.
+    """
+    from assay.storage import progress
+    from assay.storage.people import now
+    from assay.workflows import workforces
+
     scope = access.batch_scope(actor, project.raw_settings)
     with hub.db.read() as conn:
-        return store.project_counts(
-            conn, org_id=actor.org_id, project_id=project.id, only=scope.only, hidden=scope.hidden
+        out = progress.left_for(
+            conn,
+            org_id=actor.org_id,
+            project_id=project.id,
+            user_id=actor.user_id,
+            at=now(),
+            only=scope.only,
+            hidden=scope.hidden,
+            with_gold=project.settings.gold_rate > 0,
         )
+        if workforces.sees_gold(hub, actor):
+            out.update(
+                store.project_counts(
+                    conn, org_id=actor.org_id, project_id=project.id, only=scope.only, hidden=scope.hidden
+                )
+            )
+    return out
+
+
+def view(hub: Assay, actor: Actor, project: Project, *, with_counts: bool = False) -> dict[str, Any]:
+    """The project's public form for this actor (``Project.public`` with the right view)."""
+    from assay.workflows import workforces
+
+    full = workforces.sees_gold(hub, actor)
+    return project.public(counts=counts(hub, actor, project) if with_counts else None, full=full)
 
 
 def visible_item(hub: Assay, actor: Actor, item_id: int, *, action: str = "item.read") -> tuple[Any, Project]:

@@ -82,10 +82,18 @@ def _adaptive(project: Any, n_items: int, n_settled: int, settled_answers: int) 
     }
 
 
-def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, Any]:
-    """The report's statistics from a project's (non-rejected) answers."""
+def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: bool = True) -> dict[str, Any]:
+    """The report's statistics from a project's answers (``storage.answers.project_answers``).
+
+    Rejected answers do not vote and count nowhere else, except gold: gold is scored on each
+    author's own answer (``own_answers``), rejected or not, so that no reviewer action moves a
+    gold score.  ``with_gold`` False leaves gold out altogether (a vendor compartment's report:
+    figures that move after a gold answer and not after another would tell gold items apart).
+    """
     from assay import quality
 
+    gold_rows = [r for r in rows if r.is_gold] if with_gold else []
+    rows = [r for r in rows if not r.rejected]
     method = project.settings.method
     questions = [q for q in project.schema.questions if q.kind in CATEGORICAL]
     per_question: dict[str, Any] = {}
@@ -113,9 +121,9 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
     answers = quality.Answers.from_rows(
         [(int(r.item_id), r.annotator, r.answers[primary]) for r in primary_rows]
     )
-    gold = {
-        int(r.item_id): r.gold[primary] for r in primary_rows if r.is_gold and r.gold and primary in r.gold
-    }
+    marks = adaptive.gold_records(gold_rows, primary, own=True)
+    by_name = {int(r.user_id): r.annotator for r in rows}
+    gold_marks = {by_name[user]: mark for user, mark in marks.items() if user in by_name}
     durations = [r.duration_ms for r in primary_rows]
     team = {r.annotator: r.workforce for r in primary_rows if r.workforce}
     seconds: dict[str, float] = defaultdict(float)
@@ -133,7 +141,7 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
     cards = quality.scorecards(
         answers,
         consensus=quality.aggregate(answers, method=method),
-        gold=gold or None,
+        gold_marks=gold_marks,
         duration_s=[d / 1000 for d in durations] if all(d is not None for d in durations) else None,
         workforce=team,
         costs=costs or None,
@@ -143,7 +151,7 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
             "user": c.worker,
             "workforce": c.workforce,
             "answers": c.answers,
-            "gold_accuracy": _proportion(c.gold_accuracy),
+            "gold_accuracy": _proportion(c.gold_accuracy) if with_gold else None,
             "agreement_with_consensus": _num(c.agreement),
             "answers_per_hour": _num(c.answers_per_hour),
             "median_seconds": _num(c.median_seconds),
@@ -157,7 +165,7 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any]) -> dict[str, An
             "name": w.name,
             "workers": w.workers,
             "answers": w.answers,
-            "gold_accuracy": _proportion(w.gold_accuracy),
+            "gold_accuracy": _proportion(w.gold_accuracy) if with_gold else None,
             "agreement_with_consensus": _num(w.agreement),
             "answers_per_hour": _num(w.answers_per_hour),
             "flagged_workers": w.flagged_workers,
@@ -181,7 +189,8 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     if found is None:
         return {}, []
     question, book = found
-    voting = [r for r in rows if r.answers.get(question) is not None]
+    gold_rows = [r for r in rows if r.is_gold]  # gold is scored on own answers, rejected or not
+    voting = [r for r in rows if not r.rejected and r.answers.get(question) is not None]
     if not voting:
         return {}, []
     answers = quality.Answers.from_rows(
@@ -198,7 +207,7 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     # With each annotator's gold record and workforce, from which the per-answer settling check
     # sums the workforces' records (``adaptive.team_records``) instead of reading every gold answer.
     team_of = {int(r.user_id): r.workforce_id for r in voting}
-    marks = adaptive.gold_records([r for r in voting if r.is_gold], question)
+    marks = adaptive.gold_records(gold_rows, question, own=True)
     workers: dict[str, Any] = {}
     for code, user in enumerate(answers.workers):
         mine = given[answers.worker == code]
@@ -234,13 +243,23 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
     started = time.perf_counter()
     with hub.db.read() as conn:
         project = from_row(project_store.get_project(conn, org_id=org_id, project_id=project_id))
-        rows = [
-            r
-            for r in answer_store.project_answers(conn, org_id=org_id, project_id=project_id)
-            if not r.rejected
-        ]
+        rows = answer_store.project_answers(conn, org_id=org_id, project_id=project_id)
         cost_rows = answer_store.workforce_costs(conn, org_id=org_id)
+        vendors = {int(w.id) for w in gate_store.list_workforces(conn, org_id=org_id) if w.kind == "vendor"}
     report = _report(project, rows, cost_rows)
+    # Each vendor compartment's own report (its answers only, no gold), served to its reviewers
+    # from here: computing it per request let a few readers keep the server busy.
+    report["compartments"] = {
+        str(team): _report(
+            project,
+            [r for r in rows if r.workforce_id == team],
+            [c for c in cost_rows if c.name == name],
+            with_gold=False,
+        )
+        for team, name in sorted(
+            {(int(r.workforce_id), r.workforce) for r in rows if r.workforce_id in vendors}
+        )
+    }
     workers, sure = _fit(project, rows)
     settled = 0
     with hub.db.write() as conn:
@@ -256,14 +275,14 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
                 "project_id": project_id,
                 "org_id": org_id,
                 "method": project.settings.method,
-                "answers": len(rows),
+                "answers": report["answers"],
                 "report": report,
                 "workers": workers,
                 "computed_at": now(),
                 "seconds": seconds,
             },
         )
-    return {"answers": len(rows), "settled": settled, "seconds": round(seconds, 3)}
+    return {"answers": report["answers"], "settled": settled, "seconds": round(seconds, 3)}
 
 
 INLINE_REFRESH_S = 2.0  # a reader waits for a refresh only if the last one took at most this long
@@ -298,34 +317,32 @@ def _fresh_snapshot(hub: Assay, actor: Actor, project: Any) -> tuple[Any, bool]:
 
 
 def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
+    """The quality report, served from the live snapshot.  A vendor's reviewer reads their own
+    compartment's report (their workforce's answers and people, without gold or adaptive-overlap
+    figures, which move differently after a gold answer), from the same snapshot."""
     project = project_flows.get(hub, actor, project_id, action="project.quality")
     access.require(
         hub, actor, Role.REVIEWER, action="project.quality", object_type="project", object_id=project_id
     )
     scope = workforces.compartment(hub, actor)
-    if scope is None:
-        snapshot, stale = _fresh_snapshot(hub, actor, project)
-        body = dict(snapshot.report)
-        live = {
-            "computed_at": snapshot.computed_at.isoformat(),
-            "seconds": round(snapshot.seconds, 3),
-            "stale": stale,
+    snapshot, stale = _fresh_snapshot(hub, actor, project)
+    compartments: dict[str, Any] = snapshot.report.get("compartments") or {}
+    live = {
+        "computed_at": snapshot.computed_at.isoformat(),
+        "seconds": round(snapshot.seconds, 3),
+        "stale": stale,
+    }
+    if scope is not None:
+        body = dict(compartments.get(str(scope)) or _report(project, [], [], with_gold=False))
+        return {
+            "ok": True,
+            "project_id": project.id,
+            **body,
+            "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+            "adaptive_overlap": None,
+            "refreshed": live,
         }
-    else:
-        # A vendor's reviewer sees their own workforce's answers and people only, computed here.
-        with hub.db.read() as conn:
-            rows = [
-                r
-                for r in answer_store.project_answers(conn, org_id=actor.org_id, project_id=project.id)
-                if not r.rejected and r.workforce == actor.workforce_name
-            ]
-            cost_rows = [
-                c
-                for c in answer_store.workforce_costs(conn, org_id=actor.org_id)
-                if c.name == actor.workforce_name
-            ]
-        body = _report(project, rows, cost_rows)
-        live = {"computed_at": now().isoformat(), "seconds": None, "stale": False}
+    body = {k: v for k, v in snapshot.report.items() if k != "compartments"}
     with hub.db.read() as conn:
         n_items, n_settled, settled_answers = gate_store.settled_counts(
             conn, org_id=actor.org_id, project_id=project.id
@@ -334,7 +351,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
         "ok": True,
         "project_id": project.id,
         **body,
-        "paused": gates.pauses(hub, actor, project, workforce_id=scope),
+        "paused": gates.pauses(hub, actor, project, workforce_id=None),
         "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
         "refreshed": live,
     }

@@ -14,12 +14,12 @@ from typing import Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.domain.schema import validate_answers
-from assay.errors import Conflict, Invalid, NotFound
+from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
 from assay.storage.people import now
-from assay.workflows import access, flags, jobs, workforces
+from assay.workflows import access, export, flags, jobs, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -37,12 +37,14 @@ class QueueItem:
 
 
 def _annotation_view(a: Any, reviewed: set[int], reasons: list[dict[str, Any]]) -> dict[str, Any]:
+    answers, source = export.provenance(a)
     return {
         "id": int(a.id),
         "annotator": a.annotator,
         "workforce": a.workforce,
-        "answers": a.fixed_answers if a.fixed_answers is not None else a.answers,
-        "original_answers": a.answers if a.fixed_answers is not None else None,
+        "answers": answers,
+        "original_answers": a.answers if source != "submitted" else None,
+        "provenance": source,
         "duration_ms": a.duration_ms,
         "created_at": a.created_at,
         "review": a.review,
@@ -80,20 +82,19 @@ def _item_views(
         v.disagreement = _disagree(v.annotations)
         v.flagged = any(a["pending"] and a["flags"] for a in v.annotations)
     if scope is not None:
-        # ... and no gold, and no item that holds nothing of theirs.
-        return [views[i] for i in item_ids if views[i].annotations and not rows[i].is_gold]
+        # ... and no item that holds nothing of theirs.  Gold items are reviewed like any other:
+        # nothing here tells them apart, and no verdict changes a gold score.
+        return [views[i] for i in item_ids if views[i].annotations]
     return [views[i] for i in item_ids]
 
 
 def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) -> list[flags.Flagged]:
     """The flagged answers no reviewer has judged yet that the actor may review, oldest first.
 
-    ``found`` already holds only the actor's compartment; a vendor's reviewer also never sees a gold
-    item.  An answer with no review at all is pending without asking; the rest may hold only the
-    annotator's own undo, which is not a review.
+    ``found`` already holds only the actor's compartment.  An answer with no review at all is
+    pending without asking.
     """
-    vendor = workforces.compartment(hub, actor) is not None
-    shown = [f for f in found.values() if not (vendor and f.row.is_gold)]
+    shown = list(found.values())
     with hub.db.read() as conn:
         judged = store.reviewed_ids(
             conn, annotation_ids=[int(f.row.id) for f in shown if f.row.review is not None]
@@ -139,15 +140,6 @@ def queue(
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:
     """One item with every annotation side by side (reviewers and managers)."""
     row, project = project_flows.visible_item(hub, actor, item_id)
-    if row.is_gold and workforces.compartment(hub, actor) is not None:
-        raise access.not_found(
-            hub,
-            actor,
-            NotFound(f"item {item_id} does not exist"),
-            action="item.read",
-            object_type="item",
-            object_id=item_id,
-        )
     views = _item_views(hub, actor, [item_id])
     return project, views[0] if views else QueueItem(item_id, row.data)
 
@@ -184,8 +176,10 @@ def judge(
         raise access.not_found(
             hub, actor, missing, action=action, object_type="annotation", object_id=annotation_id
         )
+    # The item must be one the reviewer may see (its project, and its batch): the same check as
+    # reading it, at the point of action.
     try:
-        project = project_flows.get(hub, actor, int(row.project_id), action=action)
+        _item_row, project = project_flows.visible_item(hub, actor, int(row.item_id), action=action)
     except NotFound:
         raise missing from None
     scope = workforces.compartment(hub, actor)
@@ -193,6 +187,11 @@ def judge(
         raise access.not_found(
             hub, actor, missing, action=action, object_type="annotation", object_id=annotation_id
         )
+    if int(row.user_id) == actor.user_id:
+        access.audit_denial(
+            hub, actor=actor, action=action, status=403, object_type="annotation", object_id=annotation_id
+        )
+        raise Forbidden("you cannot review your own answer; another reviewer must")
     clean = None
     if verdict == "fix":
         with hub.db.read() as conn:
@@ -200,10 +199,12 @@ def judge(
         clean = validate_answers(project.schema, data=data, answers=answers)
     at = now()
     with hub.db.write() as conn:
-        locked = store.lock_annotation(conn, org_id=actor.org_id, annotation_id=annotation_id)
+        locked = answer_store.lock_annotation(conn, org_id=actor.org_id, annotation_id=annotation_id)
         assert locked is not None  # annotations are never deleted while their project lives
         if store.was_rejected(conn, annotation_id=annotation_id):
-            raise Conflict(f"annotation {annotation_id} was rejected and its item went back to the pool")
+            raise Conflict(
+                f"annotation {annotation_id} was rejected (final) and its item went back to the pool"
+            )
         review_id = store.insert(
             conn,
             values={

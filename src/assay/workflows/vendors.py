@@ -109,8 +109,11 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         mine = [r for r in rows if int(r.workforce_id) == wid]
         team = teams.get(wid)
         name = team.name if team is not None else str(wid)
+        # Gold is scored on each author's own answer: no reviewer's fix or reject moves it.
         marks = [
-            m for m in (gates.score(r.answers, r.gold, question) for r in mine if r.is_gold) if m is not None
+            m
+            for m in (gates.score(r.own_answers, r.gold, question) for r in mine if r.is_gold)
+            if m is not None
         ]
         gold = quality.proportion(k=sum(marks), n=len(marks))
         golds[wid] = gold
@@ -140,7 +143,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
                 and not r.is_gold
                 and overall.get(int(r.item_id)) == repr(r.answers[question])
             )
-            or (r.review is None and r.is_gold and gates.score(r.answers, r.gold, question))
+            or (r.review is None and r.is_gold and gates.score(r.own_answers, r.gold, question))
         )
         model = costs.get(name)
         cost: float | None = None

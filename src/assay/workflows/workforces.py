@@ -32,6 +32,15 @@ def compartment(hub: Assay, actor: Actor) -> int | None:
     return actor.workforce_id if row is not None and row.kind == "vendor" else None
 
 
+def sees_gold(hub: Assay, actor: Actor) -> bool:
+    """Whether the actor may know which items are gold: owners, managers and reviewers outside any
+    vendor's compartment.  Annotators never do, and nothing a vendor's member can read (counts,
+    settings, item views, flags, reports) tells a gold item from another."""
+    if actor.at_least(Role.MANAGER):
+        return True
+    return actor.role is Role.REVIEWER and compartment(hub, actor) is None
+
+
 def require_manager_across_vendors(
     hub: Assay, actor: Actor, *, action: str, object_type: str, object_id: int | None = None, what: str
 ) -> None:

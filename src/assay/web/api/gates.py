@@ -9,15 +9,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from assay.domain.people import Role
 from assay.errors import Invalid
-from assay.web.deps import ActorDep, HubDep, Id
+from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
 from assay.web.headers import attachment
 from assay.workflows import workforces
 
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedRoute)
 
 
 @router.get("/workforces", tags=["workforces"])
+@requires(Role.MANAGER)
 async def list_workforces(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Every workforce of the organisation with its kind, cost model and active members."""
     found = await run_in_threadpool(workforces.list_all, hub, actor)
@@ -25,6 +27,7 @@ async def list_workforces(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.post("/workforces", status_code=201, tags=["workforces"])
+@requires(Role.MANAGER)
 async def create_workforce(
     hub: HubDep,
     actor: ActorDep,
@@ -36,6 +39,7 @@ async def create_workforce(
 
 
 @router.patch("/workforces/{workforce_id}", tags=["workforces"])
+@requires(Role.MANAGER)
 async def update_workforce(
     workforce_id: Id,
     hub: HubDep,
@@ -50,6 +54,7 @@ async def update_workforce(
     tags=["quality"],
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
+@requires(Role.MANAGER)
 async def vendor_report(
     project_id: Id,
     hub: HubDep,
@@ -81,6 +86,7 @@ class GoldBody(BaseModel):
 
 
 @router.post("/items/{item_id}/gold", status_code=201, tags=["items"])
+@requires(Role.MANAGER)
 async def promote_gold(item_id: Id, body: GoldBody, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Make a reviewed (accepted or fixed) item gold with these known answers."""
     from assay.workflows import gates
@@ -89,6 +95,7 @@ async def promote_gold(item_id: Id, body: GoldBody, hub: HubDep, actor: ActorDep
 
 
 @router.delete("/projects/{project_id}/pauses/{pause_id}", tags=["quality"])
+@requires(Role.MANAGER)
 async def lift_pause(project_id: Id, pause_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Lift an annotator's pause on a project; only gold answers after the lift count from now on."""
     from assay.workflows import gates
@@ -97,6 +104,7 @@ async def lift_pause(project_id: Id, pause_id: Id, hub: HubDep, actor: ActorDep)
 
 
 @router.get("/projects/{project_id}/flags", tags=["quality"])
+@requires(Role.REVIEWER)
 async def project_flags(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Annotations flagged as too fast, constant, pasted or machine-written, for review."""
     from assay.workflows import flags

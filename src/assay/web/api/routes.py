@@ -10,15 +10,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from assay.domain.people import Role
 from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
-from assay.web.deps import ActorDep, HubDep, Id
+from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
 from assay.web.headers import attachment
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=AuthorisedRoute)
 
 
 class ProjectCreate(BaseModel):
@@ -44,6 +45,7 @@ class Submission(BaseModel):
 
 
 @router.post("/projects", status_code=201, tags=["projects"])
+@requires(Role.MANAGER)
 async def create_project(body: ProjectCreate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     project = await run_in_threadpool(
         project_flows.create,
@@ -58,21 +60,26 @@ async def create_project(body: ProjectCreate, hub: HubDep, actor: ActorDep) -> d
 
 
 @router.get("/projects", tags=["projects"])
+@requires(Role.ANNOTATOR)
 async def list_projects(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
-    found = await run_in_threadpool(project_flows.list_for, hub, actor)
-    return {"ok": True, "projects": [p.public() for p in found]}
+    def work() -> list[dict[str, Any]]:
+        return [project_flows.view(hub, actor, p) for p in project_flows.list_for(hub, actor)]
+
+    return {"ok": True, "projects": await run_in_threadpool(work)}
 
 
 @router.get("/projects/{project_id}", tags=["projects"])
+@requires(Role.ANNOTATOR)
 async def get_project(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         project = project_flows.get(hub, actor, project_id)
-        return project.public(counts=project_flows.counts(hub, actor, project))
+        return project_flows.view(hub, actor, project, with_counts=True)
 
     return await run_in_threadpool(work)
 
 
 @router.post("/projects/{project_id}/items", status_code=201, tags=["items"])
+@requires(Role.MANAGER)
 async def import_items(
     project_id: Id,
     request: Request,
@@ -129,6 +136,7 @@ async def import_items(
     tags=["annotate"],
     responses={204: {"description": "nothing is left for the caller"}},
 )
+@requires(Role.ANNOTATOR)
 async def next_item(project_id: Id, hub: HubDep, actor: ActorDep) -> Any:
     lease = await run_in_threadpool(annotate.next_item, hub, actor, project_id)
     if lease is None:
@@ -137,6 +145,7 @@ async def next_item(project_id: Id, hub: HubDep, actor: ActorDep) -> Any:
 
 
 @router.post("/assignments/{assignment_id}/submit", status_code=201, tags=["annotate"])
+@requires(Role.ANNOTATOR)
 async def submit(
     assignment_id: Id,
     body: Submission,
@@ -164,18 +173,21 @@ async def submit(
 
 
 @router.post("/assignments/{assignment_id}/skip", tags=["annotate"])
+@requires(Role.ANNOTATOR)
 async def skip(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     await run_in_threadpool(annotate.skip, hub, actor, assignment_id)
     return {"ok": True}
 
 
 @router.post("/assignments/{assignment_id}/extend", tags=["annotate"])
+@requires(Role.ANNOTATOR)
 async def extend(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Renew a live lease for another lease period."""
     return await run_in_threadpool(annotate.extend, hub, actor, assignment_id)
 
 
 @router.get("/items/{item_id}", tags=["items"])
+@requires(Role.REVIEWER)
 async def get_item(item_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     return await run_in_threadpool(export.item_detail, hub, actor, item_id)
 
@@ -185,6 +197,7 @@ async def get_item(item_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     tags=["export"],
     responses={200: {"description": "the export, streamed", "content": {"application/x-ndjson": {}}}},
 )
+@requires(Role.MANAGER)
 async def export_project(
     project_id: Id,
     hub: HubDep,
@@ -202,6 +215,7 @@ async def export_project(
 
 
 @router.get("/projects/{project_id}/quality", tags=["quality"])
+@requires(Role.REVIEWER)
 async def project_quality(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Agreement with 95% intervals, and per-annotator and per-workforce scorecards."""
     from assay.workflows import quality
@@ -216,6 +230,7 @@ class Revision(BaseModel):
 
 
 @router.post("/annotations/{annotation_id}/revise", status_code=201, tags=["annotate"])
+@requires(Role.ANNOTATOR)
 async def revise(annotation_id: Id, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Correct one's own answer while its lease holds (undo); stored as a correction, never an overwrite."""
     return await run_in_threadpool(annotate.revise, hub, actor, annotation_id, answers=body.answers)

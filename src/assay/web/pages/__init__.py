@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.errors import AssayError
+from assay.web import errors
 from assay.web.pages import auth, insight, project, review, work
 from assay.web.pages._base import LoginRequired, login_url, render_page
 
@@ -67,7 +68,9 @@ def install(app: FastAPI) -> None:
         if _is_api(request):
             return await _call(json_assay, request, exc)
         assert isinstance(exc, AssayError)
-        return _html(request, exc.status, exc.message, exc.errors)
+        response = _html(request, exc.status, exc.message, exc.errors)
+        response.headers.update(errors.error_headers(exc) or {})
+        return response
 
     async def on_http(request: Request, exc: Exception) -> Response:
         if _is_api(request):

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from assay import keys
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Forbidden, NotFound
@@ -54,8 +55,12 @@ class Page:
 
     hub: Assay
     actor: Actor
-    csrf: str
+    session: sessions.Session
     request: Request
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
 
     def at_least(self, role: Role) -> bool:
         return self.actor.at_least(role)
@@ -83,16 +88,24 @@ def page_action(request: Request) -> str:
 
 def require_secret(hub: Assay) -> None:
     if not sessions.pages_enabled(hub):
-        raise PagesDisabled(
-            "the web pages are off: the operator must set ASSAY_SECRET_KEY to a long random value "
-            "(e.g. `openssl rand -hex 32`) and restart `assay serve`; the JSON API works without it"
-        )
+        raise PagesDisabled(keys.missing(hub.config))
 
 
 async def current_page(request: Request, hub: HubDep) -> Page:
     require_secret(hub)
     cookie = request.cookies.get(sessions.COOKIE)
-    found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=client_ip(request)) if cookie else None
+    ip = client_ip(request)
+    found = None
+    if cookie:
+        # A cookie that resolves to nobody counts against the address, like a bad token.
+        wait = hub.throttle.auth_wait(ip)
+        if wait > 0:
+            raise await run_in_threadpool(
+                lambda: access.throttled(hub, ip=ip, action=page_action(request), wait=wait)
+            )
+        found = await run_in_threadpool(sessions.resolve, hub, cookie, ip=ip)
+        if found is None:
+            hub.throttle.auth_failed(ip)
     if found is None:
         # The pages' 401: audited like the API's, then sent to the sign-in form.
         await run_in_threadpool(
@@ -108,7 +121,7 @@ async def current_page(request: Request, hub: HubDep) -> Page:
         raise LoginRequired(target)
     actor, session = found
     enter_org(actor)  # the rest of the request runs in the actor's organisation (RLS on PostgreSQL)
-    return Page(hub=hub, actor=actor, csrf=session.csrf, request=request)
+    return Page(hub=hub, actor=actor, session=session, request=request)
 
 
 PageDep = Annotated[Page, Depends(current_page)]
@@ -156,6 +169,7 @@ def render_page(
         request=request,
         user=page.actor if page else None,
         csrf_token=page.csrf if page else "",
+        is_owner=bool(page and page.at_least(Role.OWNER)),
         is_manager=bool(page and page.at_least(Role.MANAGER)),
         is_reviewer=bool(page and page.at_least(Role.REVIEWER)),
         path=request.url.path,

@@ -13,7 +13,7 @@ from assay.domain.people import Role
 from assay.web.deps import Id
 from assay.web.pages import charts
 from assay.web.pages._base import PageDep, checked_form, field, render_page
-from assay.workflows import dashboard, members
+from assay.workflows import accounts, dashboard, members
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,10 +102,10 @@ async def project_dashboard(project_id: Id, request: Request, page: PageDep) -> 
     )
 
 
-@router.get("/members")
-async def members_page(request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
-    data = await run_in_threadpool(members.overview, page.hub, page.actor)
+def _members(
+    request: Request, page: PageDep, *, link: str = "", link_text: str = "", expiry: str = ""
+) -> Response:
+    data = members.overview(page.hub, page.actor)
     return render_page(
         "members.html",
         request=request,
@@ -113,38 +113,63 @@ async def members_page(request: Request, page: PageDep) -> Response:
         title="Members",
         data=data,
         roles=[r.label for r in Role],
-        invited=request.query_params.get("invited", ""),
-        password="",
+        link=link,
+        link_text=link_text,
+        link_expiry=expiry,
         done=request.query_params.get("done", ""),
     )
+
+
+def _absolute(request: Request, token: str) -> str:
+    return str(request.base_url).rstrip("/") + accounts.link_path(token)
+
+
+@router.get("/members")
+async def members_page(request: Request, page: PageDep) -> Response:
+    page.require(Role.MANAGER, what="this page")
+    return await run_in_threadpool(_members, request, page)
 
 
 @router.post("/members/invite")
 async def invite(request: Request, page: PageDep) -> Response:
     page.require(Role.MANAGER, what="this page")
     form = await checked_form(request, page)
-    email = field(form, "email").strip().lower()
-    password = await run_in_threadpool(
-        members.invite,
-        page.hub,
-        page.actor,
-        email=email,
-        role=field(form, "role", "annotator"),
-        workforce=field(form, "workforce"),
-        workforce_kind=field(form, "workforce_kind", "in_house"),
+    invited = await run_in_threadpool(
+        lambda: members.invite(
+            page.hub,
+            page.actor,
+            email=field(form, "email"),
+            role=field(form, "role", "annotator"),
+            workforce=field(form, "workforce"),
+            workforce_kind=field(form, "workforce_kind", "in_house"),
+        )
     )
-    data = await run_in_threadpool(members.overview, page.hub, page.actor)
-    # The first password is shown once, on this response only (never put into a URL or a log).
-    return render_page(
-        "members.html",
-        request=request,
-        page=page,
-        title="Members",
-        data=data,
-        roles=[r.label for r in Role],
-        invited=email,
-        password=password or "",
-        done="",
+    # The link is shown once, on this response only (never put into a URL or a log).
+    return await run_in_threadpool(
+        lambda: _members(
+            request,
+            page,
+            link=_absolute(request, invited.link),
+            link_text=f"Invited {invited.email}: they set their own password for this organisation through this link.",
+            expiry="in 7 days",
+        )
+    )
+
+
+@router.post("/members/{membership_id}/reset")
+async def reset(membership_id: Id, request: Request, page: PageDep) -> Response:
+    """Owners: a one-time link through which a member sets a new password here (only here)."""
+    page.require(Role.OWNER, what="this page")
+    await checked_form(request, page)
+    token = await run_in_threadpool(members.reset, page.hub, page.actor, membership_id)
+    return await run_in_threadpool(
+        lambda: _members(
+            request,
+            page,
+            link=_absolute(request, token),
+            link_text="A password link for this member: it sets their password for this organisation only.",
+            expiry="in 24 hours",
+        )
     )
 
 

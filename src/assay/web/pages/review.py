@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from assay import limits
 from assay.domain.people import Role
-from assay.limits import loads_json
 from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
 from assay.workflows import dashboard, review
@@ -65,7 +65,7 @@ async def judge(annotation_id: Id, request: Request, page: PageDep) -> Response:
     verdict = field(form, "verdict")
     answers: Any = None
     if verdict == "fix":
-        answers = loads_json(field(form, "answers") or "null", source="answers")
+        answers = limits.loads_json(field(form, "answers") or "null", source="answers")
     result = await run_in_threadpool(
         review.judge,
         page.hub,

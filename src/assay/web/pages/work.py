@@ -26,7 +26,10 @@ async def my_projects(request: Request, page: PageDep) -> Response:
         return rows, gates.paused_counts(page.hub, page.actor, [r.id for r in rows])
 
     rows, paused = await run_in_threadpool(load)
-    return render_page("projects.html", request=request, page=page, title="My work", rows=rows, paused=paused)
+    totals = bool(rows) and all("items" in r.counts for r in rows)
+    return render_page(
+        "projects.html", request=request, page=page, title="My work", rows=rows, paused=paused, totals=totals
+    )
 
 
 @router.get("/projects/{project_id}/annotate")
