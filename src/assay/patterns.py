@@ -17,7 +17,7 @@ from typing import Any, Protocol, cast
 
 import re2
 
-__all__ = ["Match", "Pattern", "compile"]
+__all__ = ["BytesPattern", "Match", "Pattern", "compile", "compile_bytes"]
 
 
 class Match(Protocol):
@@ -34,8 +34,21 @@ class Pattern(Protocol):
     def fullmatch(self, text: str, pos: int = 0) -> Match | None: ...
     def findall(self, text: str) -> list[Any]: ...
     def finditer(self, text: str) -> Iterator[Match]: ...
+    def sub(self, repl: str, text: str) -> str: ...
 
 
 def compile(pattern: str) -> Pattern:
     """``pattern`` compiled by RE2; an unsupported construct fails here, at import time."""
     return cast(Pattern, re2.compile(pattern))
+
+
+class BytesPattern(Protocol):
+    @property
+    def pattern(self) -> bytes: ...
+    def search(self, text: bytes, pos: int = 0) -> Match | None: ...
+    def finditer(self, text: bytes) -> Iterator[Match]: ...
+
+
+def compile_bytes(pattern: bytes) -> BytesPattern:
+    """A pattern over bytes (a stream being read), compiled by RE2."""
+    return cast(BytesPattern, re2.compile(pattern))

@@ -192,3 +192,29 @@ def test_parquet_nested_columns_are_bounded() -> None:
     pq.write_table(pa.table({"meta": [value]}), sink)
     rows = read(sink.getvalue(), "parquet")
     assert f"nested deeper than {MAX_DEPTH} levels" in problems(rows)[0]
+
+
+@pytest.mark.parametrize("size", [1, 5, 13, 64, 1 << 16])
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [
+        (b'"\\ud800"', 2),  # yajl would make it "?"
+        (b'"\\udc00 then more"', 2),
+        (b'"\\ud800\\ud800"', 2),  # yajl would pair two high ones into U+10000
+    ],
+)
+def test_a_lone_surrogate_in_a_json_array_is_refused(text: bytes, item: int, size: int) -> None:
+    blob = b'[{"data": {"text": "a"}}, {"data": {"text": ' + text + b'}}, {"data": {"text": "b"}}]'
+
+    class Chunks(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            return super().read(size if n is None or n < 0 else min(n, size))
+
+    with pytest.raises(Invalid) as caught:
+        list(read_records(Chunks(blob), fmt="json", name="items.x"))
+    assert caught.value.message.startswith(f"items.x: item {item}: holds a lone surrogate (U+D")
+
+
+def test_surrogate_pairs_and_backslash_text_in_a_json_array_are_fine() -> None:
+    blob = b'[{"data": {"text": "\\ud83d\\ude00 and \\\\ud800 as text"}}]'
+    assert read(blob, "json") == [(1, {"data": {"text": "😀 and \\ud800 as text"}})]
