@@ -210,6 +210,68 @@ def _import_items(
                 progress(result.imported)
         pending.clear()
 
+    def take(record: dict[str, Any], pos: int) -> None:
+        """Check one record and queue its row (or count its problem)."""
+        try:
+            item = checker.check(record)
+        except RecordError as exc:
+            problems.add(detail(f"{unit} {pos}: {exc.field}", exc.msg, line=pos, field=exc.field))
+            return
+        item_batch = item.batch if item.batch is not None else batch
+        if batch is not None and item_batch != batch:
+            problems.add(
+                detail(
+                    f"{unit} {pos}: batch",
+                    f"batch {item.batch!r} differs from the upload's batch {batch!r}; "
+                    "leave it out or import the item separately",
+                    line=pos,
+                    field="batch",
+                    value=item.batch,
+                )
+            )
+            return
+        ext = item.external_id
+        if ext is not None:
+            first = seen.get(ext)
+            if first is not None:
+                if on_duplicate == "skip":
+                    result.skipped_duplicates += 1
+                    if len(result.duplicates) < 100:
+                        result.duplicates.append(ext)
+                    return
+                problems.add(
+                    detail(
+                        f"{unit} {pos}: external_id",
+                        f"external_id {ext!r} repeats {unit} {first}",
+                        line=pos,
+                        field="external_id",
+                        value=ext,
+                    )
+                )
+                return
+            seen[ext] = pos
+        if problems.count:
+            if ext is not None:  # nothing more is inserted, but an existing external id is still reported
+                pending.append({"_pos": pos, "external_id": ext})
+            return
+        pending.append(
+            {
+                "_pos": pos,
+                "org_id": actor.org_id,
+                "project_id": project.id,
+                "external_id": ext,
+                "batch": item_batch,
+                "data": item.data,
+                "priority": item.priority,
+                "meta": item.meta,
+                "gold": item.gold,
+                "is_gold": item.gold is not None,
+                "created_at": stamp,
+            }
+        )
+        if item.gold is not None:
+            result.gold += 1
+
     with hub.db.write() as conn:
         # A project with no external ids yet cannot collide with this file; repeats within the
         # file are caught by ``seen``.  (Concurrent writers are excluded by the write lock on
@@ -222,21 +284,7 @@ def _import_items(
                     for problem in record.errors:
                         problems.add({**problem, "line": pos} if pos else problem)
                     continue
-                _take(
-                    record,
-                    pos,
-                    checker=checker,
-                    batch=batch,
-                    unit=unit,
-                    seen=seen,
-                    on_duplicate=on_duplicate,
-                    problems=problems,
-                    result=result,
-                    pending=pending,
-                    stamp=stamp,
-                    org_id=actor.org_id,
-                    project_id=project.id,
-                )
+                take(record, pos)
                 if len(pending) >= CHUNK:
                     flush(conn)
         except Invalid as exc:  # the reader cannot go on: report it after what came before
@@ -249,81 +297,3 @@ def _import_items(
             what = f"{name}: the file" if name else "the upload"
             raise Invalid(f"{what} holds no items; nothing was imported")
     return result
-
-
-def _take(
-    record: dict[str, Any],
-    pos: int,
-    *,
-    checker: ItemChecker,
-    batch: str | None,
-    unit: str,
-    seen: dict[str, int],
-    on_duplicate: str,
-    problems: Problems,
-    result: ImportResult,
-    pending: list[dict[str, Any]],
-    stamp: Any,
-    org_id: int,
-    project_id: int,
-) -> None:
-    """Check one record and queue its row (or count its problem)."""
-    try:
-        item = checker.check(record)
-    except RecordError as exc:
-        problems.add(detail(f"{unit} {pos}: {exc.field}", exc.msg, line=pos, field=exc.field))
-        return
-    item_batch = item.batch if item.batch is not None else batch
-    if batch is not None and item_batch != batch:
-        problems.add(
-            detail(
-                f"{unit} {pos}: batch",
-                f"batch {item.batch!r} differs from the upload's batch {batch!r}; "
-                "leave it out or import the item separately",
-                line=pos,
-                field="batch",
-                value=item.batch,
-            )
-        )
-        return
-    ext = item.external_id
-    if ext is not None:
-        first = seen.get(ext)
-        if first is not None:
-            if on_duplicate == "skip":
-                result.skipped_duplicates += 1
-                if len(result.duplicates) < 100:
-                    result.duplicates.append(ext)
-                return
-            problems.add(
-                detail(
-                    f"{unit} {pos}: external_id",
-                    f"external_id {ext!r} repeats {unit} {first}",
-                    line=pos,
-                    field="external_id",
-                    value=ext,
-                )
-            )
-            return
-        seen[ext] = pos
-    if problems.count:
-        if ext is not None:  # nothing more is inserted, but an existing external id is still reported
-            pending.append({"_pos": pos, "external_id": ext})
-        return
-    pending.append(
-        {
-            "_pos": pos,
-            "org_id": org_id,
-            "project_id": project_id,
-            "external_id": ext,
-            "batch": item_batch,
-            "data": item.data,
-            "priority": item.priority,
-            "meta": item.meta,
-            "gold": item.gold,
-            "is_gold": item.gold is not None,
-            "created_at": stamp,
-        }
-    )
-    if item.gold is not None:
-        result.gold += 1
