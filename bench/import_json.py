@@ -92,6 +92,21 @@ def main() -> None:
         "jsonl": b"".join(orjson.dumps(r) + b"\n" for r in rows),
     }
     del rows
+    try:  # the depth guard alone (only the code with the input bounds has it)
+        from assay.formats._depth import DepthGuard
+    except ImportError:
+        pass
+    else:
+
+        def scan(b: bytes = blobs["json"]) -> None:
+            guard = DepthGuard(io.BytesIO(b), limit=65)
+            while guard.read(1 << 16):
+                pass
+
+        seconds = best_of(args.repeat, scan)
+        print(
+            f"depth guard alone over the JSON array: {seconds:.2f} s ({len(blobs['json']) / 1e6 / seconds:,.0f} MB/s)"
+        )
     for fmt, blob in blobs.items():
         seconds = best_of(
             args.repeat,
