@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert settings.model_dump(mode="json") == {
         "overlap": 1,
         "gold_rate": 0.0,
+        "gold_overlap": None,
         "lease_seconds": 900,
         "workforces": [],
         "batches": {},

@@ -175,6 +175,9 @@ BODIES: dict[tuple[str, str], Body] = {
         "json_body": {"answers": {"sentiment": "negative"}}
     },
     ("POST", "/api/v1/workforces"): lambda w, o: {"json_body": {"name": _unique(), "kind": "vendor"}},
+    ("PATCH", "/api/v1/projects/{project_id}"): lambda w, o: {
+        "json_body": {"settings": {"lease_seconds": 600}}
+    },
     ("PATCH", "/api/v1/workforces/{workforce_id}"): lambda w, o: {"json_body": {"cost_per_hour": 30.0}},
     ("POST", "/api/v1/items/{item_id}/gold"): lambda w, o: {
         "json_body": {"answers": {"sentiment": "neutral"}}

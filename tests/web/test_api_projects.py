@@ -173,3 +173,71 @@ def test_an_id_beyond_64_bits_is_invalid_input_not_a_crash(hub: Assay, api: Test
     r = api.delete("/api/v1/projects/1/pauses/9223372036854775808", headers=manager.headers)
     assert r.status_code == 422 and "pause_id" in r.json()["error"]
     assert api.get("/api/v1/projects/9223372036854775807", headers=manager.headers).status_code == 404
+
+
+def test_raising_the_overlap_reopens_items_and_a_new_target_unsettles_them(
+    hub: Assay, api: TestClient
+) -> None:
+    """Overlap 1, one answer, raise to 3: the next annotators get the item (its stored open flag was
+    never recomputed, so it was stranded).  Any settings change leaves item state consistent."""
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    first, second, third = (make_member(hub, org) for _ in range(3))
+    created = api.post(
+        "/api/v1/projects",
+        json={"name": "grow", "schema": TEXT_SCHEMA, "settings": {"overlap": 1}},
+        headers=manager.headers,
+    )
+    pid = created.json()["id"]
+    api.post(f"/api/v1/projects/{pid}/items", json=[{"data": {"text": "only"}}], headers=manager.headers)
+    lease = api.get(f"/api/v1/projects/{pid}/next", headers=first.headers).json()
+    api.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        json={"answers": {"sentiment": "positive"}},
+        headers=first.headers,
+    )
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=second.headers).status_code == 204
+    raised = api.patch(f"/api/v1/projects/{pid}", json={"settings": {"overlap": 3}}, headers=manager.headers)
+    assert raised.status_code == 200, raised.text
+    assert raised.json()["settings"]["overlap"] == 3 and raised.json()["counts"]["complete"] == 0
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=second.headers).status_code == 200
+    lowered = api.patch(f"/api/v1/projects/{pid}", json={"settings": {"overlap": 1}}, headers=manager.headers)
+    assert lowered.json()["counts"]["complete"] == 1
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=third.headers).status_code == 204
+    # Bad settings are refused whole, naming the field; nothing changes.
+    bad = api.patch(f"/api/v1/projects/{pid}", json={"settings": {"overlap": 0}}, headers=manager.headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == "overlap"
+    assert api.get(f"/api/v1/projects/{pid}", headers=manager.headers).json()["settings"]["overlap"] == 1
+    renamed = api.patch(f"/api/v1/projects/{pid}", json={"name": "grown"}, headers=manager.headers)
+    assert renamed.json()["name"] == "grown"
+    assert api.patch(f"/api/v1/projects/{pid}", json={"name": "x"}, headers=first.headers).status_code == 403
+
+
+def test_a_new_adaptive_target_reopens_the_items_settled_under_the_old_one(
+    hub: Assay, api: TestClient
+) -> None:
+    from assay.workflows import jobs
+
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    crowd = [make_member(hub, org) for _ in range(3)]
+    pid = api.post(
+        "/api/v1/projects",
+        json={"name": "sure", "schema": TEXT_SCHEMA, "settings": {"overlap": 5, "target_confidence": 0.9}},
+        headers=manager.headers,
+    ).json()["id"]
+    api.post(f"/api/v1/projects/{pid}/items", json=[{"data": {"text": "one"}}], headers=manager.headers)
+    for who in crowd[:2]:
+        lease = api.get(f"/api/v1/projects/{pid}/next", headers=who.headers).json()
+        api.post(
+            f"/api/v1/assignments/{lease['assignment_id']}/submit",
+            json={"answers": {"sentiment": "neutral"}},
+            headers=who.headers,
+        )
+    assert api.get(f"/api/v1/projects/{pid}", headers=manager.headers).json()["counts"]["complete"] == 1
+    api.patch(
+        f"/api/v1/projects/{pid}", json={"settings": {"target_confidence": 0.999}}, headers=manager.headers
+    )
+    jobs.run_pending(hub)  # the refresh it queued settles nothing: two votes are not 99.9% sure
+    assert api.get(f"/api/v1/projects/{pid}", headers=manager.headers).json()["counts"]["complete"] == 0
+    assert api.get(f"/api/v1/projects/{pid}/next", headers=crowd[2].headers).status_code == 200

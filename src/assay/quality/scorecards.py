@@ -57,7 +57,6 @@ def scorecards(
     *,
     consensus: Aggregator | None = None,
     gold: Mapping[Any, Any] | None = None,
-    gold_marks: Mapping[Any, tuple[int, int]] | None = None,
     duration_s: Sequence[float] | np.ndarray[Any, Any] | None = None,
     workforce: Mapping[Any, str] | None = None,
     costs: Mapping[str, float] | None = None,
@@ -73,9 +72,7 @@ def scorecards(
     of everyone's median.  A worker with at least ``min_answers`` answers is *constant* when one
     label makes up ``constant_share`` of them while it does not for the whole crowd.  ``costs``
     (total spend per workforce) over ``accepted`` answers (default: those equal to the consensus)
-    gives the cost per accepted answer.  ``gold_marks`` (worker -> (right, seen)) gives the gold
-    records directly, when gold is scored on other answers than these (e.g. each author's own
-    answer, before any reviewer changed it); otherwise ``gold`` is scored on ``answers``.
+    gives the cost per accepted answer.
     """
     model = consensus if consensus is not None else aggregate(answers)
     n_w, k = answers.n_workers, answers.n_labels
@@ -98,12 +95,6 @@ def scorecards(
         gold_k = np.bincount(
             answers.worker, weights=on_gold & (answers.label == truth[answers.task]), minlength=n_w
         )
-
-    if gold_marks is not None:
-        gold_k = np.asarray([float(gold_marks.get(w, (0, 0))[0]) for w in answers.workers.tolist()])
-        gold_n = np.asarray([float(gold_marks.get(w, (0, 0))[1]) for w in answers.workers.tolist()])
-        gold_k = gold_k if len(gold_k) else np.zeros(n_w)
-        gold_n = gold_n if len(gold_n) else np.zeros(n_w)
 
     per_label = np.bincount(answers.worker * k + answers.label, minlength=n_w * k).reshape(n_w, k)
     top_share = per_label.max(axis=1) / np.maximum(count, 1)

@@ -196,16 +196,6 @@ def item_votes(conn: Connection, *, org_id: int, item_id: int) -> list[sa.Row[An
     )
 
 
-def set_gold(conn: Connection, *, org_id: int, item_id: int, gold: dict[str, Any], gold_cap: int) -> None:
-    """Make an item gold.  Its counter keeps the leases and answers it already has (the people who
-    saw it), and it stays open while they are under the project's gold cap."""
-    conn.execute(
-        items.update()
-        .where(items.c.org_id == org_id, items.c.id == item_id)
-        .values(gold=gold, is_gold=True, open=items.c.claimed < gold_cap, settled=False)
-    )
-
-
 def reviewed_verdicts(conn: Connection, *, org_id: int, item_id: int) -> list[str]:
     """The latest verdict of each reviewed annotation of an item."""
     verdict = latest_verdict()
@@ -259,6 +249,19 @@ def settled_counts(conn: Connection, *, org_id: int, project_id: int) -> tuple[i
             sa.func.coalesce(sa.func.sum(sa.case((settled, 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((settled, items.c.answered), else_=0)), 0),
         ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(False))
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def gold_supply(conn: Connection, *, org_id: int, project_id: int) -> tuple[int, int, int]:
+    """(gold items, of which still open, times gold items were shown): how much gold is left to
+    serve, now that each gold item is shown no more often than the gold cap."""
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((items.c.open.is_(True), 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(items.c.claimed), 0),
+        ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(True))
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 

@@ -2,7 +2,7 @@
 
 The rules live in the database, not in the application:
 - ``items.claimed`` (live leases + answers) only moves through ``UPDATE … WHERE claimed < cap`` (the
-  overlap, or the gold cap for a gold item).
+  overlap, or the gold cap for a gold item), in ``storage.counters``.
   On PostgreSQL the row lock makes concurrent claims queue and re-check the condition; on SQLite
   ``BEGIN IMMEDIATE`` serialises writers.  Either way overlap can never be exceeded.
 - ``UNIQUE(item_id, user_id)`` on assignments: nobody gets the same item twice, even when one
@@ -23,12 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from assay.storage import counters
 from assay.storage.projects import batch_filter
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import assignments, items
 
 
-def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
+def expire_leases(conn: Connection, *, project_id: int, at: datetime, overlap: int, gold_cap: int) -> int:
     """Return expired leases' items to the pool.  Each lease is expired by exactly one caller.
 
     On PostgreSQL the stale leases are locked in id order and rows another transaction holds are
@@ -54,18 +55,8 @@ def expire_leases(conn: Connection, *, project_id: int, at: datetime) -> int:
         .returning(assignments.c.item_id)
     ).all()
     for item_id, count in sorted(Counter(int(r.item_id) for r in rows).items()):
-        release(conn, item_id=item_id, count=count)
+        counters.release(conn, item_id=item_id, overlap=overlap, gold_cap=gold_cap, count=count)
     return len(rows)
-
-
-def release(conn: Connection, *, item_id: int, count: int = 1) -> None:
-    """Give back units of an item's cap (a lease expired or was skipped).  A normal item settled by
-    adaptive overlap stays closed; gold is never settled, so it reopens like any item."""
-    conn.execute(
-        items.update()
-        .where(items.c.id == item_id)
-        .values(claimed=items.c.claimed - count, open=sa.not_(items.c.settled))
-    )
 
 
 def held_leases(conn: Connection, *, project_id: int, user_id: int, at: datetime) -> list[sa.Row[Any]]:
@@ -114,23 +105,6 @@ def candidates(
         .limit(limit)
     )
     return [(int(r.id), int(r.priority)) for r in rows]
-
-
-def claim(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> bool:
-    """Take one unit of an item's cap; False when another annotator took the last one.
-
-    One statement for gold and normal items alike: a gold item counts its leases against the gold
-    cap exactly as a normal item counts them against the overlap, so a gold lease does the same work
-    as a normal one (its timing tells nothing) and a gold item is shown no more often than the cap
-    says (its exposure tells nothing either, when the cap is the overlap).
-    """
-    cap = sa.case((items.c.is_gold, gold_cap), else_=overlap)
-    result = conn.execute(
-        items.update()
-        .where(items.c.id == item_id, items.c.claimed < cap, items.c.settled.is_(False))
-        .values(claimed=items.c.claimed + 1, open=items.c.claimed + 1 < cap)
-    )
-    return result.rowcount == 1
 
 
 def insert_assignment(conn: Connection, *, values: dict[str, Any]) -> int | None:
@@ -193,7 +167,7 @@ def insert_annotation(conn: Connection, *, values: dict[str, Any]) -> int:
         row = conn.execute(annotations_t.insert().values(**values).returning(annotations_t.c.id)).one()
     except sa.exc.IntegrityError:
         raise DuplicateAnswer() from None
-    conn.execute(items.update().where(items.c.id == values["item_id"]).values(answered=items.c.answered + 1))
+    counters.answered(conn, item_id=values["item_id"])
     return int(row.id)
 
 
@@ -205,18 +179,5 @@ def extend(conn: Connection, *, assignment_id: int, at: datetime, until: datetim
             assignments.c.id == assignment_id, assignments.c.status == "leased", assignments.c.expires_at > at
         )
         .values(expires_at=until)
-    )
-    return result.rowcount == 1
-
-
-def settle(conn: Connection, *, item_id: int) -> bool:
-    """Close an item whose label is sure enough (adaptive overlap).  Guarded like ``claim``: only a
-    normal item that is not settled yet moves, so concurrent submits settle it exactly once.
-    ``claimed`` stays: live leases on it may still be submitted (their answers are kept), and an
-    expiry or skip gives its unit back without reopening the item (``release``)."""
-    result = conn.execute(
-        items.update()
-        .where(items.c.id == item_id, items.c.is_gold.is_(False), items.c.settled.is_(False))
-        .values(settled=True, open=False)
     )
     return result.rowcount == 1

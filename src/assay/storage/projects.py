@@ -50,6 +50,13 @@ def insert_project(
     return int(row.id)
 
 
+def name_taken(conn: Connection, *, org_id: int, name: str) -> bool:
+    row = conn.execute(
+        sa.select(projects.c.id).where(projects.c.org_id == org_id, projects.c.name == name)
+    ).first()
+    return row is not None
+
+
 def update_project(conn: Connection, *, org_id: int, project_id: int, values: dict[str, Any]) -> None:
     conn.execute(
         projects.update().where(projects.c.org_id == org_id, projects.c.id == project_id).values(**values)

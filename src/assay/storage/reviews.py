@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from assay.storage.engine import in_chunks
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import items, reviews
+from assay.storage.tables import reviews
 
 
 def _by_reviewer() -> Any:
@@ -39,23 +39,6 @@ def was_rejected(conn: Connection, *, annotation_id: int) -> bool:
 def insert(conn: Connection, *, values: dict[str, Any]) -> int:
     row = conn.execute(reviews.insert().values(**values).returning(reviews.c.id)).one()
     return int(row.id)
-
-
-def return_to_pool(conn: Connection, *, org_id: int, item_id: int) -> bool:
-    """Give a rejected answer's unit of the item's cap back: claimed - 1 and open, so another
-    annotator gets it.  Gold and normal items alike (a gold item counts against its gold cap).
-
-    An item closed early by adaptive overlap (``settled``) is unsettled too: the vote its
-    confidence rested on no longer counts, so it must earn the target again (otherwise it would be
-    open for the pool but refused by every ``claim``).  The ``claimed > 0`` guard keeps the
-    counter's CHECK constraint from ever being the one to refuse.
-    """
-    result = conn.execute(
-        items.update()
-        .where(items.c.org_id == org_id, items.c.id == item_id, items.c.claimed > 0)
-        .values(claimed=items.c.claimed - 1, open=True, settled=False)
-    )
-    return result.rowcount == 1
 
 
 def pending(conn: Connection, *, org_id: int, project_id: int, limit: int) -> list[int]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from assay.app import Assay
 from assay.domain.people import Actor
-from assay.storage import gates, leases
+from assay.storage import counters, gates
 from assay.storage import jobs as job_store
 from assay.workflows.gates import primary, score
 from assay.workflows.projects import Project
@@ -141,4 +141,4 @@ def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> 
     accuracy = accuracies(votes, model, gold_records(rows, question))
     if sure_enough(votes, question, len(values), accuracy, target):
         with hub.db.write() as conn:
-            leases.settle(conn, item_id=item_id)
+            counters.settle(conn, item_id=item_id)

@@ -16,7 +16,7 @@ from assay.domain.people import Actor
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
-from assay.storage import leases
+from assay.storage import counters, leases
 from assay.storage import projects as store
 from assay.storage.engine import org_scope
 from assay.storage.people import now
@@ -88,7 +88,9 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
     # Fan concurrent annotators out over the candidate window instead of all fighting for the first row.
     offset = hub.rng.randrange(CANDIDATES)
     with hub.db.write() as conn:
-        leases.expire_leases(conn, project_id=project.id, at=at)
+        leases.expire_leases(
+            conn, project_id=project.id, at=at, overlap=settings.overlap, gold_cap=settings.gold_cap
+        )
         held = leases.held_leases(conn, project_id=project.id, user_id=actor.user_id, at=at)
         if len(held) >= settings.max_leases:
             row = held[0]
@@ -130,8 +132,8 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
             top = sum(1 for _, priority in candidates if priority == candidates[0][1])
             k = offset % top
             for item_id in ids[k:top] + ids[:k] + ids[top:]:
-                # One guarded UPDATE for gold and normal items alike (``leases.claim``).
-                if not leases.claim(
+                # One guarded UPDATE for gold and normal items alike (``counters.claim``).
+                if not counters.claim(
                     conn, item_id=item_id, overlap=settings.overlap, gold_cap=settings.gold_cap
                 ):
                     continue
@@ -152,7 +154,9 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                     },
                 )
                 if assignment_id is None:  # this user's other request took it a moment ago
-                    leases.release(conn, item_id=item_id)
+                    counters.release(
+                        conn, item_id=item_id, overlap=settings.overlap, gold_cap=settings.gold_cap
+                    )
                     continue
                 return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
     return None
@@ -341,7 +345,7 @@ def _store_answer(
             raise Conflict(f"assignment {assignment_id} was skipped; ask for the next item")
         if current.status == "expired":
             # The lease ran out and the item went back to the pool; keep the work if there is room.
-            if not leases.claim(
+            if not counters.claim(
                 conn, item_id=item.id, overlap=project.settings.overlap, gold_cap=project.settings.gold_cap
             ):
                 raise Conflict(f"assignment {assignment_id} expired and the item has all its answers")
@@ -373,7 +377,8 @@ def _store_answer(
 
 def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
     """Release a lease; the item goes back to the pool for others (never to this annotator again)."""
-    _lookup_assignment(hub, actor, assignment_id, "assignment.skip")
+    row = _lookup_assignment(hub, actor, assignment_id, "assignment.skip")
+    settings = project_flows.get(hub, actor, int(row.project_id), action="assignment.skip").settings
     at = now()
     with hub.db.write() as conn:
         current = leases.lock_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
@@ -385,7 +390,9 @@ def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
                 f"assignment {assignment_id} is {current.status}; only a live lease can be skipped"
             )
         if leases.set_status(conn, assignment_id=assignment_id, status="skipped", at=at, expect="leased"):
-            leases.release(conn, item_id=int(current.item_id))
+            counters.release(
+                conn, item_id=int(current.item_id), overlap=settings.overlap, gold_cap=settings.gold_cap
+            )
 
 
 def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dict[str, Any]:

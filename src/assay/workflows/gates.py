@@ -16,7 +16,7 @@ from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.domain.questions import ChoiceQuestion, PreferenceQuestion, RatingQuestion
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
-from assay.storage import gates
+from assay.storage import counters, gates
 from assay.storage import people as people_store
 from assay.storage.people import now
 from assay.workflows import access, jobs
@@ -161,7 +161,7 @@ def promote_gold(hub: Assay, actor: Actor, item_id: int, *, answers: Any) -> dic
             raise Conflict(
                 f"item {item_id} has no accepted or fixed annotation; review it before making it gold"
             )
-        gates.set_gold(
+        counters.make_gold(
             conn, org_id=actor.org_id, item_id=item_id, gold=clean, gold_cap=project.settings.gold_cap
         )
         jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)

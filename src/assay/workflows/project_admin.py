@@ -11,9 +11,10 @@ from assay.app import Assay
 from assay.domain.documents import load_document
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ProjectSchema, parse_schema, parse_settings
-from assay.errors import Invalid
+from assay.errors import Conflict, Invalid
+from assay.storage import counters
 from assay.storage import projects as store
-from assay.workflows import access
+from assay.workflows import access, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -88,17 +89,70 @@ def create_from_text(
 
 
 def update_settings(hub: Assay, actor: Actor, project_id: int, *, settings_text: str) -> Project:
-    project = project_flows.get(hub, actor, project_id, action="project.settings")
-    access.require(
-        hub, actor, Role.MANAGER, action="project.settings", object_type="project", object_id=project_id
-    )
+    """The settings page: the whole settings document, as text."""
     raw = load_document(settings_text, source="settings") if settings_text.strip() else None
-    parsed = parse_settings(raw)
+    return update(hub, actor, project_id, settings=raw or {}, merge=False)
+
+
+def update(
+    hub: Assay,
+    actor: Actor,
+    project_id: int,
+    *,
+    name: Any = None,
+    description: Any = None,
+    settings: Any = None,
+    merge: bool = True,
+) -> Project:
+    """Change a project's name, description or settings (managers).  ``settings`` are merged into
+    the current ones (``merge``) and validated whole.  In the same transaction the items are
+    reconciled with the new settings (``storage.counters.reconcile``): raising the overlap reopens
+    items that had reached the old one, lowering it closes those past the new one, and a new
+    adaptive-overlap target reopens the items settled under the old one (the next quality refresh,
+    queued here, settles again those sure enough)."""
+    project = project_flows.get(hub, actor, project_id, action="project.update")
+    access.require(
+        hub, actor, Role.MANAGER, action="project.update", object_type="project", object_id=project_id
+    )
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = project_flows.check_name(name)
+    if description is not None:
+        if not isinstance(description, str) or len(description) > 10_000:
+            raise Invalid(
+                "description: a string of at most 10,000 characters",
+                errors=[{"loc": "description", "msg": "must be a string of at most 10,000 characters"}],
+            )
+        values["description"] = description
+    before = project.settings
+    after = before
+    if settings is not None:
+        if not isinstance(settings, dict):
+            raise Invalid(
+                "settings: an object of settings", errors=[{"loc": "settings", "msg": "must be an object"}]
+            )
+        after = parse_settings({**project.raw_settings, **settings} if merge else settings)
+        values["settings"] = after.model_dump(mode="json")
+    if not values:
+        return project
+    caps_moved = (before.overlap, before.gold_cap) != (after.overlap, after.gold_cap)
+    target_moved = before.target_confidence != after.target_confidence
     with hub.db.write() as conn:
-        store.update_project(
-            conn,
-            org_id=actor.org_id,
-            project_id=project.id,
-            values={"settings": parsed.model_dump(mode="json")},
-        )
-    return project_flows.get(hub, actor, project_id, action="project.settings")
+        if (
+            "name" in values
+            and values["name"] != project.name
+            and store.name_taken(conn, org_id=actor.org_id, name=values["name"])
+        ):
+            raise Conflict(f"a project named {values['name']!r} already exists in this organisation")
+        store.update_project(conn, org_id=actor.org_id, project_id=project.id, values=values)
+        if caps_moved or target_moved:
+            counters.reconcile(
+                conn,
+                org_id=actor.org_id,
+                project_id=project.id,
+                overlap=after.overlap,
+                gold_cap=after.gold_cap,
+                unsettle=target_moved,
+            )
+            jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
+    return project_flows.get(hub, actor, project_id, action="project.update")

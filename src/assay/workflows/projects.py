@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assay import limits
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ProjectSchema, ProjectSettings, parse_schema, parse_settings
 from assay.errors import Invalid, NotFound
-from assay.limits import check_name
 from assay.storage import projects as store
 from assay.workflows import access
 
@@ -64,6 +64,11 @@ def from_row(row: Any) -> Project:
     )
 
 
+def check_name(name: Any) -> str:
+    """A project's name: a name (``limits.check_name``) of 1 to 200 characters, stripped."""
+    return limits.check_name(name, where="name", max_len=200)
+
+
 def create(
     hub: Assay,
     actor: Actor,
@@ -74,7 +79,7 @@ def create(
     description: Any = "",
 ) -> Project:
     access.require(hub, actor, Role.MANAGER, action="project.create", object_type="project")
-    name = check_name(name, where="name", max_len=200)
+    name = check_name(name)
     if not isinstance(description, str):
         raise Invalid(
             "description: must be a string", errors=[{"loc": "description", "msg": "must be a string"}]
@@ -85,7 +90,7 @@ def create(
         project_id = store.insert_project(
             conn,
             org_id=actor.org_id,
-            name=name.strip(),
+            name=name,
             description=description,
             schema=parsed_schema.model_dump(mode="json", exclude_none=True),
             settings=parsed_settings.model_dump(mode="json"),

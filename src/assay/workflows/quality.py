@@ -20,14 +20,15 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
+from assay.storage import counters
 from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
-from assay.storage import leases
 from assay.storage import projects as project_store
 from assay.storage.people import now
 from assay.workflows import access, adaptive, gates, jobs, workforces
@@ -121,9 +122,6 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: b
     answers = quality.Answers.from_rows(
         [(int(r.item_id), r.annotator, r.answers[primary]) for r in primary_rows]
     )
-    marks = adaptive.gold_records(gold_rows, primary, own=True)
-    by_name = {int(r.user_id): r.annotator for r in rows}
-    gold_marks = {by_name[user]: mark for user, mark in marks.items() if user in by_name}
     durations = [r.duration_ms for r in primary_rows]
     team = {r.annotator: r.workforce for r in primary_rows if r.workforce}
     seconds: dict[str, float] = defaultdict(float)
@@ -141,17 +139,17 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: b
     cards = quality.scorecards(
         answers,
         consensus=quality.aggregate(answers, method=method),
-        gold_marks=gold_marks,
         duration_s=[d / 1000 for d in durations] if all(d is not None for d in durations) else None,
         workforce=team,
         costs=costs or None,
     )
+    gold = _gold_records(gold_rows, primary)
     out["annotators"] = [
         {
             "user": c.worker,
             "workforce": c.workforce,
             "answers": c.answers,
-            "gold_accuracy": _proportion(c.gold_accuracy) if with_gold else None,
+            "gold_accuracy": gold.annotator(c.worker) if with_gold else None,
             "agreement_with_consensus": _num(c.agreement),
             "answers_per_hour": _num(c.answers_per_hour),
             "median_seconds": _num(c.median_seconds),
@@ -160,12 +158,30 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: b
         }
         for c in cards.workers
     ]
+    if with_gold:
+        # Someone whose every answer was rejected still has a gold record: a reject moves no gold score.
+        listed = {c.worker for c in cards.workers}
+        out["annotators"] += [
+            {
+                "user": name,
+                "workforce": gold.team_of.get(name),
+                "answers": 0,
+                "gold_accuracy": gold.annotator(name),
+                "agreement_with_consensus": None,
+                "answers_per_hour": None,
+                "median_seconds": None,
+                "too_fast": False,
+                "constant": False,
+            }
+            for name in sorted(gold.marks)
+            if name not in listed
+        ]
     out["workforces"] = [
         {
             "name": w.name,
             "workers": w.workers,
             "answers": w.answers,
-            "gold_accuracy": _proportion(w.gold_accuracy) if with_gold else None,
+            "gold_accuracy": gold.workforce(w.name) if with_gold else None,
             "agreement_with_consensus": _num(w.agreement),
             "answers_per_hour": _num(w.answers_per_hour),
             "flagged_workers": w.flagged_workers,
@@ -175,6 +191,35 @@ def _report(project: Any, rows: list[Any], cost_rows: list[Any], *, with_gold: b
         for w in cards.workforces
     ]
     return out
+
+
+@dataclass(frozen=True)
+class _GoldRecords:
+    """Gold records by annotator (email) from the authors' own answers, rejected ones included."""
+
+    marks: dict[str, tuple[int, int]]
+    team_of: dict[str, str | None]
+
+    def annotator(self, name: str) -> dict[str, Any]:
+        right, seen = self.marks.get(name, (0, 0))
+        return _share(right, seen)
+
+    def workforce(self, team: str) -> dict[str, Any]:
+        members = [self.marks[n] for n, t in self.team_of.items() if t == team and n in self.marks]
+        return _share(sum(k for k, _ in members), sum(n for _, n in members))
+
+
+def _share(right: int, seen: int) -> dict[str, Any]:
+    from assay import quality
+
+    return _proportion(quality.proportion(k=right, n=seen))
+
+
+def _gold_records(gold_rows: list[Any], question: str) -> _GoldRecords:
+    by_user = adaptive.gold_records(gold_rows, question, own=True)
+    names = {int(r.user_id): r.annotator for r in gold_rows}
+    teams = {r.annotator: r.workforce for r in gold_rows}
+    return _GoldRecords({names[user]: mark for user, mark in by_user.items()}, teams)
 
 
 def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
@@ -267,7 +312,7 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
             # The votes are re-counted under the write lock: an answer rejected since the read
             # took away the evidence this decision rested on.
             if len(gate_store.item_votes(conn, org_id=org_id, item_id=item_id)) == votes:
-                settled += leases.settle(conn, item_id=item_id)
+                settled += counters.settle(conn, item_id=item_id)
         seconds = time.perf_counter() - started
         job_store.put_snapshot(
             conn,
@@ -347,11 +392,30 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
         n_items, n_settled, settled_answers = gate_store.settled_counts(
             conn, org_id=actor.org_id, project_id=project.id
         )
+        n_gold, gold_open, gold_shown = gate_store.gold_supply(
+            conn, org_id=actor.org_id, project_id=project.id
+        )
     return {
         "ok": True,
         "project_id": project.id,
         **body,
         "paused": gates.pauses(hub, actor, project, workforce_id=None),
         "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
+        "gold": _gold_supply(project, n_gold, gold_open, gold_shown),
         "refreshed": live,
+    }
+
+
+def _gold_supply(project: Any, items: int, still_open: int, shown: int) -> dict[str, Any]:
+    """How much gold is left to serve.  Each gold item is shown to at most ``cap`` annotators (the
+    overlap by default, so that it is shown as often as any item); once none is open, annotators
+    get no more gold, and new annotators are not measured: the manager should import more."""
+    cap = project.settings.gold_cap
+    return {
+        "items": items,
+        "open": still_open,
+        "shown": shown,
+        "cap": cap,
+        "rate": project.settings.gold_rate,
+        "exhausted": bool(items) and still_open == 0 and project.settings.gold_rate > 0,
     }

@@ -16,6 +16,7 @@ from assay.domain.people import Actor, Role
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
+from assay.storage import counters
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
 from assay.storage.people import now
@@ -218,7 +219,13 @@ def judge(
             },
         )
         if verdict == "reject":
-            store.return_to_pool(conn, org_id=actor.org_id, item_id=int(row.item_id))
+            counters.reject(
+                conn,
+                org_id=actor.org_id,
+                item_id=int(row.item_id),
+                overlap=project.settings.overlap,
+                gold_cap=project.settings.gold_cap,
+            )
         jobs.queue_quality_refresh(hub, conn, org_id=actor.org_id, project_id=project.id)
     return {
         "ok": True,

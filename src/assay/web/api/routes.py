@@ -78,6 +78,31 @@ async def get_project(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str,
     return await run_in_threadpool(work)
 
 
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, description="A new name, unique within the organisation.")
+    description: str | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None, description="Settings to change; merged into the current ones and validated whole."
+    )
+
+
+@router.patch("/projects/{project_id}", tags=["projects"])
+@requires(Role.MANAGER)
+async def update_project(project_id: Id, body: ProjectUpdate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+    """Change a project; its items are reconciled with new settings (a raised overlap reopens them)."""
+    from assay.workflows import project_admin
+
+    def work() -> dict[str, Any]:
+        project = project_admin.update(
+            hub, actor, project_id, name=body.name, description=body.description, settings=body.settings
+        )
+        return project_flows.view(hub, actor, project, with_counts=True)
+
+    return await run_in_threadpool(work)
+
+
 @router.post("/projects/{project_id}/items", status_code=201, tags=["items"])
 @requires(Role.MANAGER)
 async def import_items(
