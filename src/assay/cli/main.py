@@ -359,6 +359,7 @@ def import_(
                     name=file.name,
                     on_duplicate=on_duplicate,
                     batch=batch,
+                    skip_hint="--on-duplicate skip",
                 )
             skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
             common.err.print(

@@ -21,6 +21,7 @@ from assay.domain.questions import (
     TextQuestion,
 )
 from assay.errors import ErrorDetail, Invalid, detail
+from assay.limits import check_json
 
 if TYPE_CHECKING:
     from assay.domain.schema import ProjectSchema
@@ -294,6 +295,9 @@ def validate_answers(
     if not isinstance(answers, Mapping):
         msg = f"must be an object mapping question names to answers, got {type(answers).__name__}"
         raise Invalid(f"answers: {msg}", errors=[detail("answers", msg)])
+    # Bounds first: nothing below may echo a value that cannot be stored or sent back (a lone
+    # surrogate in a message would break the response itself).
+    check_json(dict(answers), where="answers")
     clean, problems = check_answers(
         compile_questions(schema), data=data, answers=answers, partial=partial, prefix="answers"
     )

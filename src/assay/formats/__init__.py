@@ -19,6 +19,7 @@ __all__ = [
     "consensus",
     "detect_format",
     "iter_records",
+    "read_records",
     "safe_cell",
     "tabular_columns",
     "write_csv",
@@ -32,6 +33,7 @@ _LAZY = {
     "FORMATS": "assay.formats.readers",
     "detect_format": "assay.formats.readers",
     "iter_records": "assay.formats.readers",
+    "read_records": "assay.formats.readers",
     "safe_cell": "assay.formats._common",
     "write_dpo": "assay.formats.training",
     "write_sft": "assay.formats.training",
@@ -43,7 +45,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from assay.formats._common import safe_cell
-    from assay.formats.readers import FORMATS, detect_format, iter_records
+    from assay.formats.readers import FORMATS, detect_format, iter_records, read_records
     from assay.formats.training import write_dpo, write_sft
     from assay.formats.writers import tabular_columns, write_csv, write_jsonl, write_parquet
 

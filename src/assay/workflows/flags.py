@@ -15,13 +15,13 @@ puts pending flagged answers first, each with its reasons (``describe`` words th
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assay import patterns
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import gates as gate_store
@@ -38,14 +38,15 @@ PASTE_MIN_CHARS = 40
 MIN_TEXT = 80
 
 # Phrases that chat models write and people answering a form almost never do.
-_STOCK = re.compile(
-    r"\b(as an ai(?: language model)?|i hope this helps|certainly[!,] here|great question|"
+# RE2 (``assay.patterns``) matches in linear time, and the patterns look for a bullet or a heading
+# on its own line ("[ \t]*", never "\s*", which would run across blank lines).
+_STOCK = patterns.compile(
+    r"(?i)\b(as an ai(?: language model)?|i hope this helps|certainly[!,] here|great question|"
     r"i'd be happy to help|it(?:'s| is) important to note|in conclusion,|delve into|"
-    r"let me know if you (?:have|need)|here(?:'s| is) a (?:breakdown|summary))\b",
-    re.IGNORECASE,
+    r"let me know if you (?:have|need)|here(?:'s| is) a (?:breakdown|summary))\b"
 )
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+\S", re.MULTILINE)
-_HEADING = re.compile(r"^\s*#{1,6}\s+\S|\*\*[^*\n]{2,60}\*\*", re.MULTILINE)
+_BULLET = patterns.compile(r"(?m)^[ \t]*(?:[-*•]|\d+\.)[ \t]+\S")
+_HEADING = patterns.compile(r"(?m)^[ \t]*#{1,6}[ \t]+\S|\*\*[^*\n]{2,60}\*\*")
 
 
 def machine_text_signals(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from assay.domain.people import Role
 from assay.errors import Invalid
 from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
+from assay.web.headers import attachment
 from assay.workflows import workforces
 
 router = APIRouter(route_class=AuthorisedRoute)
@@ -73,7 +74,7 @@ async def vendor_report(
         return Response(
             vendors.to_csv(result),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="vendors-{project_id}.csv"'},
+            headers={"Content-Disposition": attachment(f"vendors-{project_id}.csv")},
         )
     return result
 

@@ -15,6 +15,7 @@ from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
 from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
+from assay.web.headers import attachment
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
 
@@ -146,7 +147,7 @@ async def import_items(
             project,
             source=spool,  # type: ignore[arg-type]
             fmt=fmt,
-            name="request body",
+            name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
             batch=batch,
         )
@@ -231,11 +232,11 @@ async def export_project(
     format, filters = query.format, query.filters()
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="project.export")
     chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format, filters=filters)
-    filename = f"{project.name}.{export.EXTENSIONS[format]}".replace('"', "")
+    filename = f"{project.name}.{export.EXTENSIONS[format]}"
     return StreamingResponse(
         iterate_in_threadpool(chunks),
         media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )
 
 
