@@ -65,18 +65,18 @@ class Page:
     def at_least(self, role: Role) -> bool:
         return self.actor.at_least(role)
 
-    def require(self, role: Role, *, what: str) -> None:
-        """Pages a role may not see answer 404, like a page that does not exist (and are audited).
-
-        Called on the event loop: a denial's one-row audit insert is short, and only denials pay it.
-        """
+    async def require(self, role: Role, *, what: str) -> None:
+        """Pages a role may not see answer 404, like a page that does not exist (and are audited,
+        in the threadpool: nothing writes to the database on the event loop)."""
         if not self.actor.at_least(role):
-            access.audit_denial(
-                self.hub,
-                actor=self.actor,
-                action=page_action(self.request),
-                status=404,
-                detail={"role": role.label},
+            await run_in_threadpool(
+                lambda: access.audit_denial(
+                    self.hub,
+                    actor=self.actor,
+                    action=page_action(self.request),
+                    status=404,
+                    detail={"role": role.label},
+                )
             )
             raise NotFound(f"{what} does not exist")
 

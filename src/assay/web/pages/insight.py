@@ -67,7 +67,7 @@ def _vendor_charts(report: dict[str, Any], *, pause_below: float | None) -> list
 
 @router.get("/projects/{project_id}/dashboard")
 async def project_dashboard(project_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.REVIEWER, what=f"project {project_id}")
+    await page.require(Role.REVIEWER, what=f"project {project_id}")
     data = await run_in_threadpool(dashboard.project_dashboard, page.hub, page.actor, project_id)
     vendor_report = None
     if page.at_least(Role.MANAGER):  # the comparison crosses compartments: managers only
@@ -126,13 +126,13 @@ def _absolute(request: Request, token: str) -> str:
 
 @router.get("/members")
 async def members_page(request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     return await run_in_threadpool(_members, request, page)
 
 
 @router.post("/members/invite")
 async def invite(request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     form = await checked_form(request, page)
     invited = await run_in_threadpool(
         lambda: members.invite(
@@ -159,7 +159,7 @@ async def invite(request: Request, page: PageDep) -> Response:
 @router.post("/members/{membership_id}/reset")
 async def reset(membership_id: Id, request: Request, page: PageDep) -> Response:
     """Owners: a one-time link through which a member sets a new password here (only here)."""
-    page.require(Role.OWNER, what="this page")
+    await page.require(Role.OWNER, what="this page")
     await checked_form(request, page)
     token = await run_in_threadpool(members.reset, page.hub, page.actor, membership_id)
     return await run_in_threadpool(
@@ -175,7 +175,7 @@ async def reset(membership_id: Id, request: Request, page: PageDep) -> Response:
 
 @router.post("/members/{membership_id}")
 async def update_member(membership_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     form = await checked_form(request, page)
     await run_in_threadpool(
         members.update,
@@ -191,7 +191,7 @@ async def update_member(membership_id: Id, request: Request, page: PageDep) -> R
 
 @router.post("/tokens/{token_id}/revoke")
 async def revoke(token_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     await checked_form(request, page)
     await run_in_threadpool(members.revoke_token, page.hub, page.actor, token_id)
     return RedirectResponse("/members?done=token", status_code=303)

@@ -37,7 +37,7 @@ questions:
 
 @router.get("/projects/new")
 async def new_project(request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     return render_page(
         "project_new.html",
         request=request,
@@ -51,7 +51,7 @@ async def new_project(request: Request, page: PageDep) -> Response:
 
 @router.post("/projects/new")
 async def create_project(request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     form = await checked_form(request, page)
     values = {k: field(form, k) for k in ("name", "description", "schema", "settings")}
     try:
@@ -81,7 +81,7 @@ async def create_project(request: Request, page: PageDep) -> Response:
 @router.post("/projects/new/preview")
 async def preview(request: Request, page: PageDep) -> Response:
     """JSON for the page's script: the inputs and questions, or the errors with their lines."""
-    page.require(Role.MANAGER, what="this page")
+    await page.require(Role.MANAGER, what="this page")
     if not sessions.csrf_ok(page.csrf, request.headers.get("x-csrf-token")):
         raise Forbidden("send the page's CSRF token in X-CSRF-Token")
     body = await request.body()
@@ -92,7 +92,7 @@ async def preview(request: Request, page: PageDep) -> Response:
 
 @router.get("/projects/{project_id}")
 async def project_page(project_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what=f"project {project_id}")
+    await page.require(Role.MANAGER, what=f"project {project_id}")
 
     def load() -> tuple[Any, dict[str, int]]:
         project = project_flows.get(page.hub, page.actor, project_id)
@@ -116,7 +116,7 @@ async def project_page(project_id: Id, request: Request, page: PageDep) -> Respo
 
 @router.post("/projects/{project_id}/settings")
 async def save_settings(project_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.MANAGER, what=f"project {project_id}")
+    await page.require(Role.MANAGER, what=f"project {project_id}")
     form = await checked_form(request, page)
     text = field(form, "settings")
     try:
@@ -147,7 +147,7 @@ async def save_settings(project_id: Id, request: Request, page: PageDep) -> Resp
 async def lift_pause(project_id: Id, pause_id: Id, request: Request, page: PageDep) -> Response:
     """The dashboard's "Lift pause" button: the annotator may work again, and only their gold
     answers from now on count towards a new pause."""
-    page.require(Role.MANAGER, what=f"project {project_id}")
+    await page.require(Role.MANAGER, what=f"project {project_id}")
     await checked_form(request, page)
     await run_in_threadpool(gates.lift_pause, page.hub, page.actor, project_id, pause_id)
     return RedirectResponse(f"/projects/{project_id}/dashboard?lifted=1#paused", status_code=303)

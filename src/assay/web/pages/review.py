@@ -19,14 +19,14 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/review")
 async def review_home(request: Request, page: PageDep) -> Response:
-    page.require(Role.REVIEWER, what="this page")
+    await page.require(Role.REVIEWER, what="this page")
     rows = await run_in_threadpool(dashboard.my_work, page.hub, page.actor)
     return render_page("review_home.html", request=request, page=page, title="Review", rows=rows)
 
 
 @router.get("/projects/{project_id}/review")
 async def review_queue(project_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.REVIEWER, what=f"project {project_id}")
+    await page.require(Role.REVIEWER, what=f"project {project_id}")
     only_flagged = request.query_params.get("only") == "flagged"
     project, items, pending, flagged = await run_in_threadpool(
         review.queue, page.hub, page.actor, project_id, only_flagged=only_flagged
@@ -51,7 +51,7 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
 
 @router.get("/items/{item_id}")
 async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.REVIEWER, what=f"item {item_id}")
+    await page.require(Role.REVIEWER, what=f"item {item_id}")
     project, view = await run_in_threadpool(review.item, page.hub, page.actor, item_id)
     return render_page(
         "item.html", request=request, page=page, title=f"Item {item_id}", project=project, view=view
@@ -60,7 +60,7 @@ async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
 
 @router.post("/annotations/{annotation_id}/review")
 async def judge(annotation_id: Id, request: Request, page: PageDep) -> Response:
-    page.require(Role.REVIEWER, what=f"annotation {annotation_id}")
+    await page.require(Role.REVIEWER, what=f"annotation {annotation_id}")
     form = await checked_form(request, page)
     verdict = field(form, "verdict")
     answers: Any = None
