@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from assay.storage.answers import latest_verdict, own_answers, record_answers, rejected
+from assay.storage.projects import live
 from assay.storage.tables import annotations as annotations_t
 from assay.storage.tables import items, memberships, project_pauses, users, workforces
 
@@ -248,7 +249,9 @@ def settled_counts(conn: Connection, *, org_id: int, project_id: int) -> tuple[i
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((settled, 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((settled, items.c.answered), else_=0)), 0),
-        ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(False))
+        ).where(
+            items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(False), live()
+        )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -261,7 +264,7 @@ def gold_supply(conn: Connection, *, org_id: int, project_id: int) -> tuple[int,
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((items.c.open.is_(True), 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(items.c.claimed), 0),
-        ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(True))
+        ).where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.is_gold.is_(True), live())
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 

@@ -16,7 +16,7 @@ from assay.errors import Conflict, NotFound
 from assay.storage.engine import in_chunks
 from assay.storage.people import now
 from assay.storage.tables import annotations as annotations_t
-from assay.storage.tables import items, projects
+from assay.storage.tables import imports, items, projects
 
 
 def insert_project(
@@ -87,6 +87,13 @@ def list_projects(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
     return list(conn.execute(sa.select(projects).where(projects.c.org_id == org_id).order_by(projects.c.id)))
 
 
+def live() -> sa.ColumnElement[bool]:
+    """The items readers may see: every item but those of an import that has not committed yet
+    (``storage.imports``), so that an import is seen whole or not at all."""
+    done = sa.select(imports.c.id).where(imports.c.state.in_(("committed", "published")))
+    return sa.or_(items.c.import_id.is_(None), items.c.import_id.in_(done))
+
+
 def batch_filter(
     *, only: Collection[str] | None = None, hidden: Collection[str] = ()
 ) -> list[sa.ColumnElement[bool]]:
@@ -120,6 +127,7 @@ def project_counts(
         ).where(
             items.c.org_id == org_id,
             items.c.project_id == project_id,
+            live(),
             *batch_filter(only=only, hidden=hidden),
         )
     ).one()
@@ -160,13 +168,15 @@ _ITEM_COLUMNS = (
     "gold",
     "is_gold",
     "created_at",
+    "import_id",
+    "open",
 )
 _JSON_COLUMNS = frozenset({"data", "meta", "gold"})
 
 
 def insert_items(conn: Connection, *, rows: Iterable[dict[str, Any]]) -> int:
     """Bulk insert prepared rows (org_id, project_id, external_id, batch, data, priority, meta, gold,
-    is_gold, created_at) in the current transaction.
+    is_gold, created_at, import_id, open) in the current transaction.
 
     The import's hot path: SQLAlchemy's per-row parameter processing cost more than the database
     itself, so rows go straight to the driver, serialised once with orjson (SQLite: one
@@ -209,7 +219,7 @@ def _sqlite_row(row: dict[str, Any]) -> tuple[Any, ...]:
         elif col == "created_at":
             # SQLAlchemy's SQLite DATETIME text form; UtcDateTime reads it back as UTC.
             value = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        elif col == "is_gold":
+        elif col in ("is_gold", "open"):
             value = 1 if value else 0
         out.append(value)
     return tuple(out)
@@ -239,7 +249,9 @@ def _copy_items(raw: Any, batch: list[dict[str, Any]]) -> None:
 
 
 def get_item(conn: Connection, *, org_id: int, item_id: int) -> sa.Row[Any]:
-    row = conn.execute(sa.select(items).where(items.c.org_id == org_id, items.c.id == item_id)).first()
+    row = conn.execute(
+        sa.select(items).where(items.c.org_id == org_id, items.c.id == item_id, live())
+    ).first()
     if row is None:
         raise NotFound(f"item {item_id} does not exist")
     return row
@@ -253,7 +265,7 @@ def item_batches(
     for chunk in in_chunks(item_ids):
         rows = conn.execute(
             sa.select(items.c.id, items.c.project_id, items.c.batch).where(
-                items.c.org_id == org_id, items.c.id.in_(chunk)
+                items.c.org_id == org_id, items.c.id.in_(chunk), live()
             )
         )
         found.update((int(r.id), (int(r.project_id), r.batch)) for r in rows)
@@ -269,7 +281,7 @@ def item_ids_page(
             sa.select(
                 items.c.id, items.c.external_id, items.c.batch, items.c.data, items.c.is_gold, items.c.meta
             )
-            .where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.id > after)
+            .where(items.c.org_id == org_id, items.c.project_id == project_id, items.c.id > after, live())
             .order_by(items.c.id)
             .limit(limit)
         )

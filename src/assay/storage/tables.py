@@ -190,6 +190,26 @@ projects = sa.Table(
     sa.UniqueConstraint("org_id", "name"),
 )
 
+# One import of items, written in short transactions so that a large file never holds the database
+# (SQLite's single write lock) for long: its items stay invisible until ``state`` turns
+# ``committed`` in one statement, so readers see all of them or none.  ``heartbeat`` moves with
+# every chunk: an import whose process died is found by its stale heartbeat and undone.
+imports = sa.Table(
+    "imports",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("project_id", Id, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # running | committed | published | failed
+    sa.Column("written", sa.Integer, nullable=False, server_default="0"),  # items written so far
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("heartbeat", Time, nullable=False),
+    sa.Column("finished_at", Time),
+    sa.CheckConstraint("state IN ('running', 'committed', 'published', 'failed')", name="state"),
+)
+sa.Index("ix_imports_project", imports.c.project_id, imports.c.state)
+
 items = sa.Table(
     "items",
     metadata,
@@ -215,11 +235,24 @@ items = sa.Table(
     # expires or is skipped (``claimed`` still counts what it holds).
     sa.Column("settled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Time, nullable=False),
+    # The import that is writing this item, while it has not yet published it (``imports``): such an
+    # item is seen by no reader (``storage.projects.live``) until its import commits, and is served
+    # once the import has published it (``open`` is false until then).  NULL for every other item.
+    # No foreign key: every import row is kept (its history), and the check would cost each insert.
+    sa.Column("import_id", Id),
     sa.UniqueConstraint("project_id", "external_id"),
     sa.CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
 )
 sa.Index(
     "ix_items_next", items.c.project_id, items.c.is_gold, items.c.open, items.c.priority.desc(), items.c.id
+)
+# The items an import has not published yet (partial: every other item costs nothing).
+sa.Index(
+    "ix_items_import",
+    items.c.import_id,
+    items.c.id,
+    sqlite_where=items.c.import_id.is_not(None),
+    postgresql_where=items.c.import_id.is_not(None),
 )
 # The open items of one batch in `next` order: a workforce given just a batch of a large project reads
 # it directly instead of walking every open item ahead of it.  Partial, so unbatched items cost nothing.

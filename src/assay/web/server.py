@@ -104,6 +104,10 @@ def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_
     prepare(hub, ephemeral_key=ephemeral_key)
     if migrate:
         hub.migrate()
+    # Imports a killed server left behind: undo those that never committed, publish the others.
+    from assay.workflows import ingest
+
+    ingest.recover(hub)
     config = hub.config
     logs.event(
         log,
