@@ -117,6 +117,8 @@ class DescribedRoute(AuthorisedRoute):
         kwargs["responses"] = {**refusals(*sorted(statuses)), **declared}
         kwargs["openapi_extra"] = extra or None
         kwargs["response_model_exclude_unset"] = True
+        # Operations are named after their handlers (``create_project``), which clients use as names.
+        kwargs["operation_id"] = kwargs.get("operation_id") or endpoint.__name__
         super().__init__(path, endpoint, **kwargs)
 
 
