@@ -24,7 +24,7 @@ from assay.web.schemas.annotate import (
     RevisionPublic,
     Submission,
 )
-from assay.web.schemas.items import ImportResult, ItemDetail, ItemRecord
+from assay.web.schemas.items import ImportResult, ItemDetail, ItemRecord, import_body
 from assay.web.schemas.projects import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
 from assay.web.schemas.quality import QualityReport
 from assay.workflows import annotate, export, ingest
@@ -93,28 +93,7 @@ async def update_project(project_id: Id, body: ProjectUpdate, hub: HubDep, actor
     response_model=ImportResult,
     responses=refusals(409),
     # The route streams the body itself (after authorisation, to disk): described, not parsed.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "The items, all-or-nothing; the `format` parameter overrides the Content-Type.",
-            "content": {
-                "application/json": {"schema": {"type": "array", "items": component(ItemRecord)}},
-                "application/x-ndjson": {
-                    "schema": {"type": "string", "description": "One ItemRecord (a JSON object) per line."}
-                },
-                "text/csv": {
-                    "schema": {
-                        "type": "string",
-                        "description": "A header row; columns are `data` fields, except the reserved "
-                        "`external_id` and `priority`.",
-                    }
-                },
-                "application/vnd.apache.parquet": {
-                    "schema": {"type": "string", "format": "binary", "description": "Columns as in CSV."}
-                },
-            },
-        }
-    },
+    openapi_extra={"requestBody": import_body(component(ItemRecord))},
 )
 @requires(Role.MANAGER)
 async def import_items(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -10,6 +10,8 @@ from assay.domain.items import MAX_BATCH, MAX_EXTERNAL_ID
 from assay.web.schemas._base import Body, Ok, Public, Timestamp
 
 INT32 = 2**31 - 1
+ExternalId = Annotated[str, Field(min_length=1, max_length=MAX_EXTERNAL_ID)]
+BatchName = Annotated[str, Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class ItemRecord(Body):
@@ -22,9 +24,8 @@ class ItemRecord(Body):
     data: dict[str, Any] = Field(
         description="The item's fields, matching the project's inputs (unknown fields are kept)."
     )
-    external_id: str | int | None = Field(
+    external_id: ExternalId | int | None = Field(
         default=None,
-        max_length=MAX_EXTERNAL_ID,
         description=f"Your id for the item, unique within the project (1 to {MAX_EXTERNAL_ID} characters).",
     )
     priority: int = Field(default=0, ge=-INT32, le=INT32, description="Higher is served first.")
@@ -32,11 +33,35 @@ class ItemRecord(Body):
     gold: dict[str, Any] | None = Field(
         default=None, description="Known answers, {question: value}: the item becomes gold."
     )
-    batch: str | int | None = Field(
+    batch: BatchName | int | None = Field(
         default=None,
-        max_length=MAX_BATCH,
         description="A batch name that `settings.batches` can share with chosen workforces.",
     )
+
+
+def import_body(record: dict[str, str]) -> dict[str, Any]:
+    """The import's request body, per content type (the route streams it, so FastAPI does not
+    parse it, and it is declared here); ``record`` refers to ``ItemRecord``."""
+    return {
+        "required": True,
+        "description": "The items, all-or-nothing; the `format` parameter overrides the Content-Type.",
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": record}},
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One ItemRecord (a JSON object) per line."}
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": "A header row; columns are `data` fields, except the reserved "
+                    "`external_id` and `priority`.",
+                }
+            },
+            "application/vnd.apache.parquet": {
+                "schema": {"type": "string", "format": "binary", "description": "Columns as in CSV."}
+            },
+        },
+    }
 
 
 class ImportResult(Public):
