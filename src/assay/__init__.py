@@ -11,18 +11,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["ApiError", "Assay", "Client", "Config", "__version__"]
+__all__ = ["ApiError", "Assay", "Client", "Config", "ExportFilters", "__version__"]
 
 _LAZY = {
     "Assay": "assay.app",
     "Client": "assay.client",
     "ApiError": "assay.client",
     "Config": "assay.settings",
+    "ExportFilters": "assay.domain.exports",
 }
 
 if TYPE_CHECKING:
     from assay.app import Assay
     from assay.client import ApiError, Client
+    from assay.domain.exports import ExportFilters
     from assay.settings import Config
 
 

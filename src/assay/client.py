@@ -12,12 +12,14 @@ Errors come back as ``ApiError`` carrying the server's canonical body.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 import orjson
+
+from assay.domain.exports import ExportFilters
 
 _CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
@@ -163,29 +165,61 @@ class Client:
         self._json("POST", f"/assignments/{assignment_id}/skip")
 
     # export and quality
-    def export(self, project_id: int, *, format: str = "jsonl") -> Iterator[bytes]:
-        with self._http.stream(
-            "GET", f"/projects/{project_id}/export", params={"format": format}
-        ) as response:
+    def export(
+        self,
+        project_id: int,
+        *,
+        format: str = "jsonl",
+        filters: ExportFilters | Mapping[str, Any] | None = None,
+    ) -> Iterator[bytes]:
+        """Stream an export.  ``filters`` (``ExportFilters`` or a dict of its fields) select training
+        rows: ``min_answers``, ``min_confidence``, ``reviewed_only``, ``ties``; a bad value raises
+        ``Invalid`` naming it before any request is made."""
+        params = {"format": format, **_filter_params(filters)}
+        with self._http.stream("GET", f"/projects/{project_id}/export", params=params) as response:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)
             yield from response.iter_bytes()
 
-    def export_to(self, project_id: int, path: str | Path, *, format: str = "jsonl") -> Path:
+    def export_to(
+        self,
+        project_id: int,
+        path: str | Path,
+        *,
+        format: str = "jsonl",
+        filters: ExportFilters | Mapping[str, Any] | None = None,
+    ) -> Path:
         out = Path(path)
         with out.open("wb") as fh:
-            for chunk in self.export(project_id, format=format):
+            for chunk in self.export(project_id, format=format, filters=filters):
                 fh.write(chunk)
         return out
 
-    def export_records(self, project_id: int, *, format: str = "jsonl") -> list[dict[str, Any]]:
+    def export_records(
+        self,
+        project_id: int,
+        *,
+        format: str = "jsonl",
+        filters: ExportFilters | Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
         """Parse a JSONL-shaped export (jsonl, dpo, sft) into dicts."""
-        data = b"".join(self.export(project_id, format=format))
+        data = b"".join(self.export(project_id, format=format, filters=filters))
         return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 
     def quality(self, project_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/projects/{project_id}/quality"))
+
+
+def _filter_params(filters: ExportFilters | Mapping[str, Any] | None) -> dict[str, str]:
+    if filters is None:
+        return {}
+    chosen = filters if isinstance(filters, ExportFilters) else ExportFilters.parse(filters)
+    return {name: _query_value(value) for name, value in chosen.given().items()}
+
+
+def _query_value(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _chunks(fh: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:

@@ -13,13 +13,42 @@ from typing import Any
 ErrorDetail = dict[str, Any]
 
 
+def displayable(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings written out as text (``\\ud800``).
+
+    An error often quotes what was sent; a lone surrogate cannot be encoded as UTF-8, so quoting one
+    would break the very response (or page, or terminal line) that reports it.  Iterative over the
+    small structures errors are made of.
+    """
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = dict(value) if isinstance(value, dict) else list(value)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        pairs = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        if isinstance(node, dict):
+            node.clear()
+        for key, item in pairs:
+            if isinstance(item, dict | list):
+                item = dict(item) if isinstance(item, dict) else list(item)
+                stack.append(item)
+            elif isinstance(item, str):
+                item = displayable(item)
+            node[displayable(key) if isinstance(key, str) else key] = item
+    return root
+
+
 class AssayError(Exception):
     status: int = 400
 
     def __init__(self, message: str, *, errors: list[ErrorDetail] | None = None) -> None:
+        message = displayable(message)
         super().__init__(message)
         self.message = message
-        self.errors: list[ErrorDetail] = list(errors or [])
+        self.errors: list[ErrorDetail] = displayable(list(errors or []))
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": False, "error": self.message, "errors": self.errors, "status": self.status}

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from assay import patterns
 
 if TYPE_CHECKING:
     from assay.settings import Config
@@ -29,9 +30,9 @@ if TYPE_CHECKING:
 FIELDS = "assay_fields"  # the LogRecord attribute that carries an event's fields
 REDACTED = "[redacted]"
 HANDLER = "assay"
-_CREDENTIAL_NAME = re.compile(r"password|token|cookie|secret|authorization", re.I)
-_TOKEN = re.compile(r"assay_[A-Za-z0-9_-]{40,}")  # what security.new_token makes
-_BARE = re.compile(r"[A-Za-z0-9_.:/@+,{}\-]+")
+_CREDENTIAL_NAME = patterns.compile(r"(?i)password|token|cookie|secret|authorization")
+_TOKEN = patterns.compile(r"assay_[A-Za-z0-9_-]{40,}")  # what security.new_token makes
+_BARE = patterns.compile(r"[A-Za-z0-9_.:/@+,{}\-]+")
 _secrets: set[str] = set()
 
 refusals = logging.getLogger("assay.access")

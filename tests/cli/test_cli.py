@@ -155,6 +155,30 @@ def test_demo_seeds_three_projects(cli_env: dict[str, str]) -> None:
     assert code == 0 and "items imported" not in out
 
 
+def test_export_filters_pass_through_and_bad_ones_name_the_flag(cli_env: dict[str, str]) -> None:
+    code, _, err = _run(cli_env, "demo", "--no-serve")
+    assert code == 0, err
+    code, out, err = _run(cli_env, "export", "classify", "--format", "jsonl")
+    assert code == 0, err
+    assert sum(len(orjson.loads(line)["annotations"]) for line in out.splitlines()) > 0
+    # The demo's simulated answers are unreviewed: with --reviewed-only no answer is left.
+    code, out, err = _run(cli_env, "export", "classify", "--format", "jsonl", "--reviewed-only")
+    assert code == 0, err
+    assert [orjson.loads(line)["annotations"] for line in out.splitlines()] == [[]] * len(out.splitlines())
+    args = ("export", "preference", "--format", "dpo", "--min-answers", "2", "--min-confidence", "0.6")
+    assert _run(cli_env, *args, "--ties", "keep")[0] == 0
+    code, _, err = _run(cli_env, *args, "--ties", "maybe")
+    assert code == 2 and "ties" in err and "'drop' or 'keep'" in err, err
+    code, _, err = _run(cli_env, "export", "preference", "--format", "dpo", "--min-answers", "0")
+    assert code == 2 and "min_answers" in err and "at least 1" in err, err
+    code, _, err = _run(cli_env, "export", "classify", "--format", "csv", "--min-answers", "2")
+    assert code == 2 and "min_answers does not apply to the csv export" in err, err
+    # The preference project's only text question is a rationale; the rubric's rewrite is a completion.
+    code, _, err = _run(cli_env, "export", "preference", "--format", "sft")
+    assert code == 2 and "completion: true" in err, err
+    assert _run(cli_env, "export", "rubric", "--format", "sft", "--min-answers", "1")[0] == 0
+
+
 def test_cli_default_method_is_the_engines() -> None:
     from assay.cli import quality as cli_quality
     from assay.quality import DEFAULT_METHOD
@@ -190,3 +214,34 @@ def test_jobs_run_drains_the_queue_and_list_shows_it(cli_env: dict[str, str], tm
     assert code == 0 and "queued" not in out and "done" in out
     code, _, err = _run(cli_env, "jobs", "run")
     assert code == 0 and "ran 0 jobs" in err
+
+
+def test_a_user_created_without_a_password_gets_a_one_time_link(cli_env: dict[str, str]) -> None:
+    """`assay user create` without --password-stdin made a user who could never sign in, silently;
+    now it prints the link through which they set their own password (and a reset makes another)."""
+    from assay.app import Assay
+    from assay.settings import Config
+    from assay.workflows import accounts
+
+    assert _run(cli_env, "org", "create", "lab")[0] == 0
+    code, out, err = _run(
+        cli_env, "user", "create", "--org", "lab", "--email", "new@lab.test", "--role", "reviewer",
+        "--url", "https://assay.lab.test/",
+    )  # fmt: skip
+    assert code == 0, err
+    link = out.strip()
+    assert link.startswith("https://assay.lab.test/invitations/") and "one-time link" in err
+    token = link.rsplit("/", 1)[1]
+    config = Config.from_env({"ASSAY_DATABASE_URL": cli_env["ASSAY_DATABASE_URL"]})
+    with Assay(config) as hub:
+        assert accounts.read_link(hub, token)["email"] == "new@lab.test"
+        accounts.use_link(hub, token, password="chosen by them", ip=None)
+    # With a password set, creating again hands out nothing; a reset link is for that.
+    code, out, _ = _run(
+        cli_env, "user", "create", "--org", "lab", "--email", "new@lab.test", "--role", "reviewer"
+    )
+    assert code == 0 and out.strip() == ""
+    code, out, err = _run(cli_env, "user", "reset-password", "--org", "lab", "--email", "new@lab.test")
+    assert code == 0 and out.strip().startswith("http://127.0.0.1:8000/invitations/"), err
+    code, _, err = _run(cli_env, "user", "reset-password", "--org", "lab", "--email", "nobody@lab.test")
+    assert code != 0 and "not a member" in err

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from assay import Client
+from assay import Client, ExportFilters
 from assay.client import ApiError
+from assay.errors import Invalid
 from tests.e2e.conftest import Launch, cli_command, cli_env
 from tests.factories import PREFERENCE_SCHEMA, preference_items
 
@@ -140,6 +141,18 @@ def test_python_client_against_a_real_server(launch: Launch, db_url: str, tmp_pa
                 winner = preferred[record["item_id"]]
                 assert row["chosen"] == content[winner]
                 assert row["rejected"] == content["b" if winner == "a" else "a"]
+        # Filters go as query parameters; a bad one is refused before any request is made.
+        assert {row["margin"] for row in dpo} == {2.0}
+        one = manager.export_records(
+            project_id, format="dpo", filters=ExportFilters(min_answers=1, ties="keep")
+        )
+        assert one == dpo
+        assert manager.export_records(project_id, format="dpo", filters={"min_answers": 2}) == []
+        with pytest.raises(Invalid, match="min_answers"):
+            manager.export_records(project_id, format="dpo", filters={"min_answers": 0})
+        with pytest.raises(ApiError) as not_sft:
+            manager.export_records(project_id, format="sft", filters={"ties": "keep"})
+        _canonical(not_sft.value, 422)
 
         with pytest.raises(ApiError) as missing:
             manager.project(10**9)

@@ -1,4 +1,4 @@
-"""Export records shaped like the ``jsonl`` export, for the writer tests."""
+"""Export records shaped like the ``jsonl`` export (ids are integers, as there), for the writer tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 def annotation(n: int, answers: dict[str, Any], *, review: str | None = None) -> dict[str, Any]:
     return {
-        "annotation_id": f"an-{n}",
+        "annotation_id": 100 + n,
         "annotator": f"user{n}@example.org",
         "workforce": "Vendor A" if n % 2 else None,
-        "assignment_id": f"as-{n}",
+        "assignment_id": 200 + n,
         "answers": answers,
         "duration_ms": 1000 + n,
         "created_at": f"2024-05-0{n % 9 + 1}T10:00:00+00:00",
@@ -19,7 +19,7 @@ def annotation(n: int, answers: dict[str, Any], *, review: str | None = None) ->
 
 
 def record(
-    item: str,
+    item: int,
     data: dict[str, Any],
     annotations: list[dict[str, Any]],
     labels: dict[str, Any] | None = None,

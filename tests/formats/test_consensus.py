@@ -23,14 +23,30 @@ def test_multi_choice_majority_options() -> None:
     assert consensus("multi_choice", [[], []]) == {"value": [], "confidence": 1.0, "n": 2}
 
 
-def test_rating_lower_median() -> None:
-    assert consensus("rating", [1, 7, 5, 4]) == {"value": 4, "confidence": 0.5, "n": 4}
+def test_rating_median() -> None:
+    assert consensus("rating", [1, 7, 5, 4]) == {"value": 4.5, "confidence": 0.5, "n": 4}
     assert consensus("rating", [3, 3, 4]) == {"value": 3, "confidence": 1.0, "n": 3}
+    assert consensus("rating", [1, 7]) == {"value": 4, "confidence": 0.0, "n": 2}  # not 1: the median
 
 
 def test_preference_median_and_sign_agreement() -> None:
     assert consensus("preference", [-3, -1, 2]) == {"value": -1, "confidence": 2 / 3, "n": 3}
     assert consensus("preference", [0, 0, 2]) == {"value": 0, "confidence": 2 / 3, "n": 3}
+    assert consensus("preference", [-3, -2, -1, 2]) == {"value": -1.5, "confidence": 0.75, "n": 4}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[-2, 2], [2, -2], [-3, -2, 0, 2], [-1, 0, 1], [-2, 0], [3, 3, -1, -1]],
+)
+def test_a_split_decision_is_no_preference(values: list[int]) -> None:
+    # One annotator -2 and another +2 used to give -2 (the lower middle value) at confidence 0.5:
+    # a pair of strength 2 for a side only half the answers took.  No sign has a strict majority.
+    label = consensus("preference", values)
+    assert label is not None
+    assert label["value"] == 0
+    assert label["confidence"] <= 0.5
+    assert label["n"] == len(values)
 
 
 def test_ranking_mean_rank_with_ties() -> None:

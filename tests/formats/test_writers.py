@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +12,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from format_records import annotation, record
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay.formats import tabular_columns, write_csv, write_jsonl, write_parquet
+from assay.formats._common import safe_cell
 from assay.formats.writers import PARQUET_ROW_GROUP
 
 PAIR = {
@@ -25,7 +29,7 @@ QUESTIONS = {"overall": "preference", "helpful": "rating", "why": "text", "tags"
 def sample() -> list[dict[str, Any]]:
     return [
         record(
-            "it-1",
+            1,
             PAIR,
             [
                 annotation(
@@ -40,7 +44,7 @@ def sample() -> list[dict[str, Any]]:
             external_id="+x-1",
             batch="=de",
         ),
-        record("it-2", {"prompt": "No answers yet", "responses": []}, []),
+        record(2, {"prompt": "No answers yet", "responses": []}, []),
     ]
 
 
@@ -53,7 +57,7 @@ def test_jsonl_round_trip() -> None:
 def test_jsonl_streams_in_bounded_chunks() -> None:
     def many() -> Iterator[dict[str, Any]]:
         for i in range(5000):
-            yield record(f"it-{i}", {"text": "x" * 100}, [])
+            yield record(i, {"text": "x" * 100}, [])
 
     chunks = list(write_jsonl(many()))
     assert len(chunks) > 5
@@ -79,16 +83,57 @@ def test_csv_rows_columns_and_formula_neutralising() -> None:
     assert orjson.loads(first["data.responses"])[1]["content"] == "=HYPERLINK()"
     assert first["review"] == "accept" and second["review"] == ""
     assert first["annotator"] == "user1@example.org" and first["duration_ms"] == "1001"
-    assert empty["item_id"] == "it-2" and empty["annotation_id"] == "" and empty["answer.overall"] == ""
+    assert empty["item_id"] == "2" and empty["annotation_id"] == "" and empty["answer.overall"] == ""
     assert empty["label.overall"] == ""
+
+
+def _csv_cells(texts: list[str]) -> list[str]:
+    records = [record(i, {"text": t}, []) for i, t in enumerate(texts)]
+    blob = b"".join(write_csv(records, data_fields=["text"], questions=[]))
+    return [row["data.text"] for row in csv.DictReader(io.StringIO(blob.decode(), newline=""))]
 
 
 def test_csv_neutralises_every_trigger() -> None:
     texts = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"]
-    records = [record(f"it-{i}", {"text": t}, []) for i, t in enumerate(texts)]
-    blob = b"".join(write_csv(records, data_fields=["text"], questions=[]))
-    cells = [row["data.text"] for row in csv.DictReader(io.StringIO(blob.decode(), newline=""))]
-    assert cells == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "plain", "a=b"]
+    assert _csv_cells(texts) == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "plain", "a=b"]
+
+
+def test_csv_neutralises_triggers_after_blanks_and_in_full_width() -> None:
+    texts = [" =1+1", "\n=1+1", "  \n @SUM(A1)", "＝1+1", "＋1", "－1", "＠SUM(A1)", "\u3000=1", "\u200b=1"]
+    assert _csv_cells(texts) == ["'" + t for t in texts]
+    assert _csv_cells([" plain", "１=1", "a＝b"]) == [" plain", "１=1", "a＝b"]
+
+
+# What may precede a formula: blanks a spreadsheet skips or does not show.
+_BLANKS = st.text(
+    alphabet=st.sampled_from([" ", "\n", "\t", "\r", "\x0b", "\x0c", "\u00a0", "\u2002", "\u3000", "\u2028",
+                              "\u200b", "\u2060", "\ufeff", "\u200e", "\x00"]),
+    max_size=6,
+)  # fmt: skip
+# A formula's first character, in its ASCII, full-width and small forms.
+_TRIGGERS = st.sampled_from(list("=+-@＝＋－＠﹦﹢﹣﹫\u2212"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(blanks=_BLANKS, trigger=_TRIGGERS, rest=st.text(max_size=20))
+def test_no_formula_survives_whatever_precedes_it(blanks: str, trigger: str, rest: str) -> None:
+    text = blanks + trigger + rest
+    assert safe_cell(text) == "'" + text
+    # And through the CSV writer and a reader, the cell is the guarded text, exactly.
+    assert _csv_cells([text]) == ["'" + text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30))
+def test_a_guarded_cell_is_a_formula_only_by_its_guard(text: str) -> None:
+    cell = safe_cell(text)
+    assert cell in (text, "'" + text)
+    visible = text.lstrip(
+        "".join(c for c in set(text) if c.isspace() or unicodedata.category(c) in ("Cc", "Cf"))
+    )
+    first = unicodedata.normalize("NFKC", visible[:1])[:1]
+    if (first and first in "=+-@") or text[:1] in ("\t", "\r"):
+        assert cell == "'" + text
 
 
 def test_parquet_typed_rows_readable_by_pyarrow() -> None:
@@ -98,12 +143,16 @@ def test_parquet_typed_rows_readable_by_pyarrow() -> None:
     assert table.schema.field("answer.overall").type == pa.int64()
     assert table.schema.field("label.helpful").type == pa.float64()
     assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
+    for ids in ("item_id", "annotation_id", "assignment_id"):
+        assert table.schema.field(ids).type == pa.int64(), ids  # integers, as in JSONL and CSV
     rows = table.to_pylist()
     assert [r["answer.overall"] for r in rows] == [-2, -1, None]
     assert [r["answer.why"] for r in rows] == ["-dash start", "@mention", None]  # no CSV quoting here
     assert rows[0]["answer.tags"] == '["x"]'
     assert rows[0]["created_at"].isoformat() == "2024-05-02T10:00:00+00:00"
-    assert rows[2]["item_id"] == "it-2" and rows[2]["annotation_id"] is None
+    assert rows[2]["item_id"] == 2 and rows[2]["annotation_id"] is None
+    assert [r["annotation_id"] for r in rows[:2]] == [101, 102]
+    assert [r["assignment_id"] for r in rows[:2]] == [201, 202]
     assert [r["batch"] for r in rows] == ["=de", "=de", None]
 
 
@@ -112,7 +161,7 @@ def test_parquet_streams_row_groups() -> None:
 
     def many() -> Iterator[dict[str, Any]]:
         for i in range(n):
-            yield record(f"it-{i}", {"text": f"t{i}"}, [annotation(i, {"q": i % 5})])
+            yield record(i, {"text": f"t{i}"}, [annotation(i, {"q": i % 5})])
 
     chunks = list(write_parquet(many(), data_fields=["text"], questions={"q": "rating"}))
     assert len(chunks) >= 3  # one per row group, then the footer

@@ -170,3 +170,14 @@ def test_ties_go_to_the_label_given_most_often() -> None:
     even = Answers.from_rows([(1, "a", "x"), (1, "b", "y")])
     mv = MajorityVote().fit(even)
     assert mv.label_map() == {1: "x"} and unresolved_ties(mv.probas_, even).tolist() == [True]
+
+
+def test_one_coin_confidence_is_the_closed_form_posterior() -> None:
+    """Adaptive overlap's per-answer check uses the one-coin E-step on one item: two agreeing votes
+    at 0.9 over three values give 0.81 / (0.81 + 2 x 0.05^2)."""
+    from assay.quality.one_coin import confidence
+
+    assert confidence([("a", 0.9), ("a", 0.9)], 3) == pytest.approx(0.81 / (0.81 + 2 * 0.05**2))
+    # A split vote between equally good annotators is a coin toss; an unseen value counts too.
+    assert confidence([("a", 0.8), ("b", 0.8)], 2) == pytest.approx(0.5)
+    assert confidence([], 3) == 0.0

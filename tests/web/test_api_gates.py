@@ -192,7 +192,7 @@ def test_gold_answers_never_reach_an_annotator(hub: Assay, api: TestClient) -> N
         submitted,
         api.get("/api/v1/projects", headers=h),
         api.get(f"/api/v1/projects/{pid}", headers=h),
-        api.patch(f"/api/v1/projects/{pid}", headers=h, json={"name": "y"}),
+        api.patch(f"/api/v1/projects/{pid}", headers=h, json={"name": "renamed"}),
         api.post(f"/api/v1/assignments/{first['assignment_id']}/extend", headers=h),
         api.post(f"/api/v1/assignments/{first['assignment_id']}/skip", headers=h),
         api.post(

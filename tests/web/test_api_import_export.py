@@ -119,6 +119,7 @@ def test_jsonl_and_csv_exports_carry_answers_labels_and_provenance(hub: Assay, a
     project_id = _project(api, manager, overlap=3)
     items = text_items(2)
     items[0]["data"]["text"] = '=HYPERLINK("http://evil")'
+    items[1]["data"]["text"] = " \n＝1+1"  # blanks, then a full-width equals sign
     api.post(f"/api/v1/projects/{project_id}/items", json=items, headers=manager.headers)
     _annotate(
         hub,
@@ -141,7 +142,7 @@ def test_jsonl_and_csv_exports_carry_answers_labels_and_provenance(hub: Assay, a
     csv_response = api.get(f"/api/v1/projects/{project_id}/export?format=csv", headers=manager.headers)
     table = list(csv.DictReader(io.StringIO(csv_response.text)))
     assert len(table) == 6
-    assert all(not row["data.text"].startswith("=") for row in table)
+    assert {row["data.text"] for row in table} == {'\'=HYPERLINK("http://evil")', "' \n＝1+1"}
 
     parquet = api.get(f"/api/v1/projects/{project_id}/export?format=parquet", headers=manager.headers)
     assert pq.read_table(io.BytesIO(parquet.content)).num_rows >= 2
@@ -167,9 +168,11 @@ def test_dpo_export_is_what_trl_reads(hub: Assay, api: TestClient) -> None:
     assert len(rows) == 2
     assert rows[0]["prompt"] == "question 0"
     assert rows[0]["chosen"] == "answer b0" and rows[0]["rejected"] == "answer a0"
+    assert {r["margin"] for r in rows} == {2.5} and {r["tie"] for r in rows} == {False}
+    assert [t["text"] for t in rows[0]["rationales"]] == ["b is right", "b is clearer"]
+    # `why` is a rationale, not a completion: no SFT rows are made of it.
     sft = api.get(f"/api/v1/projects/{project_id}/export?format=sft", headers=manager.headers)
-    sft_rows = [orjson.loads(line) for line in sft.content.splitlines()]
-    assert {r["completion"] for r in sft_rows} == {"b is right", "b is clearer"}
+    assert sft.status_code == 422 and "completion: true" in sft.json()["error"]
 
 
 def test_export_rejects_unknown_formats_and_non_managers(hub: Assay, api: TestClient) -> None:

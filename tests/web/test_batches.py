@@ -220,9 +220,10 @@ def test_batches_arrive_from_every_format(hub: Assay, api: TestClient) -> None:
 @pytest.mark.parametrize(
     ("value", "msg"),
     [
-        ("", "must be 1 to 100 characters, not blank"),
-        ("   ", "must be 1 to 100 characters, not blank"),
-        ("x" * 101, "must be 1 to 100 characters, not blank"),
+        ("", "must be a name of 1 to 100 characters, not blank"),
+        ("   ", "must be a name of 1 to 100 characters, not blank"),
+        ("x" * 101, "must be a name of 1 to 100 characters; it is 101 characters long"),
+        ("a\r\nb", "holds the control character U+000D; a name is one line of printable text"),
         (["b1"], "must be a string (a batch name), got list"),
         (True, "must be a string (a batch name), got bool"),
     ],
@@ -235,7 +236,7 @@ def test_a_bad_batch_is_422_naming_line_and_field(hub: Assay, api: TestClient, v
     response = _import(api, manager, project_id, records)
     assert response.status_code == 422, response.text
     body = response.json()
-    assert body["error"].startswith(f"request body: line 3: batch: {msg}"), body["error"]
+    assert body["error"].startswith(f"line 3: batch: {msg}"), body["error"]
     assert body["errors"][0]["line"] == 3 and body["errors"][0]["field"] == "batch"
     assert _batches(hub, project_id) == {}  # all or nothing
 
@@ -247,7 +248,7 @@ def test_a_record_batch_that_differs_from_the_uploads_is_refused(hub: Assay, api
     response = _import(api, manager, project_id, records, batch="up")
     assert response.status_code == 422
     body = response.json()
-    assert body["error"].startswith("request body: line 2: batch: batch 'other' differs from the upload's")
+    assert body["error"].startswith("line 2: batch: batch 'other' differs from the upload's")
     assert body["errors"][0]["line"] == 2 and body["errors"][0]["field"] == "batch"
     bad_param = _import(api, manager, project_id, _records("c", 1), batch="")
     assert bad_param.status_code == 422

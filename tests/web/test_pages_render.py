@@ -27,8 +27,38 @@ def test_hostile_markdown_is_inert(text: str, absent: str) -> None:
 def test_images_become_alt_text_and_links_get_rel() -> None:
     html = render_markdown("![a cat](https://x.invalid/c.png) [docs](https://example.org) [m](mailto:a@b.c)")
     assert "[image: a cat]" in html
-    assert html.count('rel="noopener noreferrer nofollow"') == 2
+    assert html.count('rel="noopener noreferrer nofollow"') == 1  # mailto: is not a web page
+    assert "mailto" not in html
     assert "<table>" in render_markdown("| a | b |\n|---|---|\n| 1 | 2 |")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",  # protocol-relative: another host, over the page's own scheme
+        "/admin",
+        "relative.html",
+        "#fragment",
+        "mailto:a@b.example",
+        "https:/no-host",
+        "https:\\\\evil.example",
+        "ftp://files.example/x",
+        "tel:+123",
+    ],
+)
+def test_only_absolute_http_links_keep_their_target(target: str) -> None:
+    html = render_markdown(f"see [the words]({target}) and <{target}>")
+    assert "<a" not in html and "href" not in html
+    assert "the words" in html
+
+
+@pytest.mark.parametrize(
+    "target", ["https://example.org/a?b=1#c", "http://example.org", "HTTPS://EXAMPLE.ORG"]
+)
+def test_absolute_http_links_are_kept(target: str) -> None:
+    html = render_markdown(f"[docs]({target}) <{target}>")
+    assert html.count("<a href=") == 2
+    assert html.count('rel="noopener noreferrer nofollow"') == 2
 
 
 def test_limiter_counts_failures_per_email_in_a_window() -> None:

@@ -3,6 +3,7 @@ and the live quality it drives (snapshots, read-your-writes, settling by the pro
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import threading
@@ -23,6 +24,13 @@ from assay.storage.tables import quality_snapshots
 from assay.workflows import annotate, ingest, jobs, projects, quality
 from assay.workflows.projects import Project
 from tests.factories import TEXT_SCHEMA, Member, make_member, make_org, text_items
+
+
+def _handle_with(monkeypatch: pytest.MonkeyPatch, fn: Any) -> None:
+    """Run quality refreshes with ``fn`` for this test (the real handler is registered first, so
+    that it is put back afterwards)."""
+    importlib.import_module("assay.workflows.quality")
+    monkeypatch.setitem(jobs._HANDLERS, jobs.QUALITY_REFRESH, fn)
 
 
 def _project(hub: Assay, manager: Member, n: int = 6, **settings: Any) -> Project:
@@ -117,7 +125,7 @@ def test_concurrent_workers_run_every_job_exactly_once(
         time.sleep(0.01)
         return {"ok": True}
 
-    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: handler})
+    _handle_with(monkeypatch, handler)
     errors: list[BaseException] = []
 
     def drain() -> None:
@@ -198,7 +206,7 @@ def test_a_failing_job_is_recorded_and_one_that_keeps_dying_is_given_up(
     def broken(_hub: Assay, _job: Any) -> Any:
         raise RuntimeError("model exploded on item 7")
 
-    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: broken})
+    _handle_with(monkeypatch, broken)
     [outcome] = jobs.run_pending(hub)
     assert outcome["state"] == "failed" and "model exploded on item 7" in outcome["error"]
     [job] = _jobs(hub, project.id)
@@ -296,7 +304,7 @@ def test_after_a_slow_refresh_the_next_one_waits_longer(hub: Assay, monkeypatch:
         time.sleep(0.3)
         return {"ok": True}
 
-    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: slow})
+    _handle_with(monkeypatch, slow)
     outcome = jobs.run_one(hub, due_now=True)
     assert outcome is not None and outcome["state"] == "done"
     done, queued = _jobs(hub, project.id)
@@ -359,7 +367,7 @@ def test_finished_jobs_are_pruned_to_the_newest_per_project(
     hub: Assay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store, "KEEP", 3)
-    monkeypatch.setattr(jobs, "_handlers", lambda: {jobs.QUALITY_REFRESH: lambda _hub, _job: {"ok": True}})
+    _handle_with(monkeypatch, lambda _hub, _job: {"ok": True})
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")
     project, other = _project(hub, manager), _project(hub, manager)
@@ -386,7 +394,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
     """The per-answer check read every gold answer of the voters' workforces (281 ms at 300k
     answers, after every answer); once a refresh has run it reads only annotators it has not seen."""
     from assay.storage import gates as gate_store
-    from assay.workflows import adaptive
+    from assay.workflows import adaptive, fitted
 
     org = make_org(hub)
     manager = make_member(hub, org, role="manager")
@@ -410,7 +418,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
             _answer(hub, who, project, "positive")
     jobs.run_pending(hub)
     with hub.db.read() as conn:
-        model = store.snapshot_workers(conn, org_id=actor.org_id, project_id=project.id)
+        model = fitted.load(store.snapshot_workers(conn, org_id=actor.org_id, project_id=project.id))
         gold_answers = conn.execute(
             sa.text(
                 "SELECT count(*) FROM annotations a JOIN items i ON i.id = a.item_id "
@@ -422,7 +430,7 @@ def test_settling_after_each_answer_takes_workforce_records_from_the_last_refres
             sa.text("SELECT DISTINCT workforce_id FROM annotations WHERE project_id = :p"), {"p": project.id}
         ).scalar_one()
     assert gold_answers > 0
-    assert {f["workforce_id"] for f in model.values()} == {team_id}
+    assert {f.workforce_id for f in model.values()} == {team_id}
     assert adaptive.team_records(model) == {team_id: (float(gold_answers), float(gold_answers))}
 
     calls: list[list[int]] = []

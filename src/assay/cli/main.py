@@ -15,6 +15,7 @@ import typer
 from assay import settings
 from assay.cli import common
 from assay.cli.common import Commands, DatabaseUrl, DataDir, Group, OrgOption, errors_to_exit, open_hub
+from assay.domain.filters import HELP as FILTER_HELP
 
 # Plain help text, not Rich's panels: rendering help with Rich imports Markdown and layout code
 # that costs a tenth of a second on every `--help` (bench/cli/startup.py).
@@ -192,10 +193,15 @@ def user_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    url: Annotated[
+        str, typer.Option("--url", help="The server's address, for the invitation link.")
+    ] = "http://127.0.0.1:8000",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a user (or update their membership) in an organisation."""
+    """Create a user (or update their membership) in an organisation.  Without --password-stdin,
+    prints a one-time invitation link (alone on stdout) through which they set their own password."""
+    from assay.errors import Conflict
     from assay.workflows import admin
 
     with errors_to_exit():
@@ -215,6 +221,41 @@ def user_create(
                 f"{email} is {'an' if role[:1] in 'aeiou' else 'a'} {role} of {org} (membership {created.membership_id})",
                 markup=False,
             )
+            if password is None:
+                try:
+                    token = admin.link(hub, org=org, email=email, kind="invite")
+                except Conflict:  # they have a password here already: nothing to hand over
+                    return
+                common.err.print(
+                    "no password given: they set their own through this one-time link (7 days, works once)",
+                    markup=False,
+                )
+                typer.echo(url.rstrip("/") + accounts_link_path(token))
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    org: Annotated[str, typer.Option("--org", help="Organisation slug.")],
+    email: Annotated[str, typer.Option("--email", help="The member who forgot their password.")],
+    url: Annotated[
+        str, typer.Option("--url", help="The server's address, for the link.")
+    ] = "http://127.0.0.1:8000",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a one-time link (alone on stdout, 24 hours) through which a member sets a new password
+    in this organisation; their password elsewhere stays as it is."""
+    from assay.workflows import admin
+
+    with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        token = admin.link(hub, org=org, email=email, kind="reset")
+        typer.echo(url.rstrip("/") + accounts_link_path(token))
+
+
+def accounts_link_path(token: str) -> str:
+    from assay.workflows import accounts
+
+    return accounts.link_path(token)
 
 
 @token_app.command("create")
@@ -318,6 +359,7 @@ def import_(
                     name=file.name,
                     on_duplicate=on_duplicate,
                     batch=batch,
+                    skip_hint="--on-duplicate skip",
                 )
             skipped = f", skipped {result.skipped_duplicates} duplicates" if result.skipped_duplicates else ""
             common.err.print(
@@ -331,17 +373,29 @@ def export_(
     project: Annotated[str, typer.Argument(help="Project id or name.")],
     format: Annotated[str, typer.Option("--format", help="jsonl, csv, parquet, dpo or sft.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
+    min_answers: Annotated[int | None, typer.Option(help=FILTER_HELP["min_answers"])] = None,
+    min_confidence: Annotated[float | None, typer.Option(help=FILTER_HELP["min_confidence"])] = None,
+    reviewed_only: Annotated[
+        bool, typer.Option("--reviewed-only", help=FILTER_HELP["reviewed_only"])
+    ] = False,
+    ties: Annotated[str | None, typer.Option(help=FILTER_HELP["ties"])] = None,
     org: OrgOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a project's items, answers and labels, streamed."""
+    from assay.domain.exports import ExportFilters
     from assay.workflows import export
 
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        filters = ExportFilters.parse(
+            dict(
+                min_answers=min_answers, min_confidence=min_confidence, reviewed_only=reviewed_only, ties=ties
+            )
+        )
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
-        chunks = export.stream(hub, actor, proj, fmt=format)
+        chunks = export.stream(hub, actor, proj, fmt=format, filters=filters)
         if out is None:
             sink = common.stdout_bytes()
             for chunk in chunks:

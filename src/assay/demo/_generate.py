@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from assay import patterns
 from assay.demo import _classify_src, _families, _pairs_code, _pairs_prose, _safety
+
+_PLACEHOLDER = patterns.compile(r"\{[a-z0-9_]+\}")
 
 SEED = 20240611
 MODELS = ("atlas-7b", "borealis-13b")
@@ -184,7 +186,7 @@ def generate(*, out_dir: Path, seed: int = SEED) -> dict[str, int]:
         "rubric": rubric_items(rng=random.Random(f"{seed}-rubric")),
     }
     # Only the support messages are templates; code in the other projects legitimately has braces.
-    if any(re.search(r"\{[a-z0-9_]+\}", r["data"]["text"]) for r in built["classify"]):
+    if any(_PLACEHOLDER.search(r["data"]["text"]) for r in built["classify"]):
         raise ValueError("classify: a template slot was left unfilled; check _classify_src.py")
     for name, records in built.items():
         _write(out_dir / f"{name}.jsonl", records)

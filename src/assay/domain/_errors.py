@@ -38,9 +38,12 @@ def _message(error: Any, loc: tuple[Any, ...], known: Iterable[str]) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        guess = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
+        name = str(loc[-1])
+        if name in known:  # a field of another kind (``completion`` on a choice question)
+            return f"unknown field {name!r} here: it belongs to another kind"
+        guess = difflib.get_close_matches(name, list(known), n=1)
         hint = f"; did you mean {guess[0]!r}?" if guess else ""
-        return f"unknown field {loc[-1]!r}{hint}"
+        return f"unknown field {name!r}{hint}"
     if kind == "union_tag_invalid":
         return f"unknown kind {ctx.get('tag')!r}; choose one of {_kind_list(loc)}"
     if kind == "union_tag_not_found":

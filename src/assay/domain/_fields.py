@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+from assay import patterns
+
+_NAME = patterns.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_INTEGER = patterns.compile(r"-?[0-9]+")
 
 
 class Strict(BaseModel):
@@ -46,7 +48,7 @@ def _point_labels(value: Any) -> Any:
         return value
     out: dict[Any, Any] = {}
     for key, label in value.items():
-        if isinstance(key, str) and re.fullmatch(r"-?[0-9]+", key.strip()):
+        if isinstance(key, str) and _INTEGER.fullmatch(key.strip()):
             out[int(key)] = label
         elif isinstance(key, int) and not isinstance(key, bool):
             out[key] = label

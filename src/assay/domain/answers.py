@@ -21,6 +21,7 @@ from assay.domain.questions import (
     TextQuestion,
 )
 from assay.errors import ErrorDetail, Invalid, detail
+from assay.limits import check_json
 
 if TYPE_CHECKING:
     from assay.domain.schema import ProjectSchema
@@ -294,6 +295,9 @@ def validate_answers(
     if not isinstance(answers, Mapping):
         msg = f"must be an object mapping question names to answers, got {type(answers).__name__}"
         raise Invalid(f"answers: {msg}", errors=[detail("answers", msg)])
+    # Bounds first: nothing below may echo a value that cannot be stored or sent back (a lone
+    # surrogate in a message would break the response itself).
+    check_json(dict(answers), where="answers")
     clean, problems = check_answers(
         compile_questions(schema), data=data, answers=answers, partial=partial, prefix="answers"
     )
@@ -302,3 +306,11 @@ def validate_answers(
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise Invalid(f"{first['loc']}: {first['msg']}{tail}", errors=problems)
     return clean
+
+
+def gold_mark(answers: dict[str, Any], gold: dict[str, Any] | None, question: str) -> bool | None:
+    """Whether an answer matches the gold answer of ``question`` (the schema's ``primary``); None
+    when the gold has no value for it."""
+    if not gold or gold.get(question) is None:
+        return None
+    return bool(answers.get(question) == gold[question])

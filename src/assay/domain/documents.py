@@ -1,13 +1,33 @@
-"""Read a YAML or JSON document (a project schema, settings, a whole project definition)."""
+"""Read a YAML or JSON document (a project schema, settings, a whole project definition), bounded.
+
+A document is untrusted text (the new-project page previews every keystroke of it), so it is
+bounded before anything is built from it:
+
+- nesting no deeper than ``limits.MAX_DEPTH``, checked on the parser's events (libyaml's parser is
+  iterative) before the composer, which recurses, sees the document;
+- at most ``MAX_ALIASES`` aliases, and at most ``MAX_NODES`` nodes once every alias is expanded: a
+  sub-kilobyte "billion laughs" document expands to billions of nodes, so the expanded size is
+  counted over the composed node graph, each node once (memoised), before anything is constructed;
+- the values within ``limits.check_json``'s bounds (no NUL, no lone surrogate, 64-bit integers,
+  finite numbers, only JSON types).
+
+JSON documents go through the same depth and value bounds.  Every refusal is ``Invalid`` (422)
+naming the source and the limit.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import orjson
 import yaml
 
 from assay.errors import Invalid, detail
+from assay.limits import MAX_DEPTH, check_json, json_syntax
+
+MAX_ALIASES = 100
+MAX_NODES = 100_000
 
 try:  # the C parser is much faster on large documents; PyYAML built without libyaml lacks it
     from yaml import CSafeLoader as _BaseLoader
@@ -67,9 +87,77 @@ def load_document(text: str, *, source: str) -> Any:
     return _load_yaml(text, source=source)
 
 
+def _bounded_events(text: str, *, source: str) -> None:
+    """Refuse nesting beyond ``MAX_DEPTH`` and more than ``MAX_ALIASES`` aliases, from the events alone."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _limit(source, event, f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _limit(source, event, f"more than {MAX_ALIASES} aliases (*name)")
+
+
+def _expanded(root: yaml.Node, *, source: str) -> None:
+    """Refuse a node graph that, with every alias expanded, holds more than ``MAX_NODES`` nodes or
+    nests deeper than ``MAX_DEPTH``: sizes and depths are memoised per node, so this is linear in the
+    composed graph however large the expansion."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path: an alias back to one of them is a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        if not children_done and key in open_nodes:
+            raise _limit(source, node, "an alias refers to a value that contains it")
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            size[key], depth[key] = 1, 0
+            continue
+        if not children_done:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        open_nodes.discard(key)
+        size[key] = 1 + sum(size[id(child)] for child in children)
+        depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+        if size[key] > MAX_NODES:
+            raise _limit(source, node, f"more than {MAX_NODES:,} values once its aliases are expanded")
+        if depth[key] > MAX_DEPTH:
+            raise _limit(source, node, f"nested deeper than {MAX_DEPTH} levels once its aliases are expanded")
+
+
+def _limit(source: str, at: Any, problem: str) -> Invalid:
+    mark = getattr(at, "start_mark", None)
+    if mark is None:  # pragma: no cover - PyYAML marks every event and node
+        return _syntax(source, problem, None, None)
+    return _syntax(source, problem, mark.line + 1, mark.column + 1)
+
+
 def _load_yaml(text: str, *, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # _Loader derives from the safe loader
+        _bounded_events(text, source=source)
+        loader = _Loader(text)  # derives from the safe loader
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            _expanded(root, source=source)
+            value = loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
@@ -82,19 +170,37 @@ def _load_yaml(text: str, *, source: str) -> Any:
         raise _syntax(source, problem, mark.line + 1, mark.column + 1) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every YAMLError raised while parsing is marked
         raise _syntax(source, str(exc), None, None) from None
+    try:
+        check_json(value, where=f"{source}:")
+    except Invalid as exc:
+        if "not a JSON value" in exc.message:  # a YAML date, set or binary: text was meant
+            exc.message += " (quote it to keep it as text)"
+        raise
+    return value
 
 
 def _load_json(text: str, *, source: str) -> Any:
+    # orjson refuses deep nesting cheaply and without recursing; the standard library then reads the
+    # (now bounded) text for what orjson does not check, a repeated key, and for its clearer words
+    # about a syntax error.
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        why = json_syntax(exc)
+        if why.startswith("nested"):
+            raise _syntax(source, why, exc.lineno, exc.colno) from None
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise _syntax(source, exc.msg, exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise _syntax(source, "nested too deeply", None, None) from None
+    except RecursionError:  # pragma: no cover - orjson refused such nesting first
+        raise _syntax(source, f"nested deeper than {MAX_DEPTH} levels", None, None) from None
     except _DuplicateKey as exc:
         # JSON is YAML, and the YAML reader knows where the repeated key is.
         _load_yaml(text, source=source)
         raise _syntax(source, f"key {exc.args[0]!r} is given twice", None, None) from None
+    check_json(value, where=f"{source}:")
+    return value
 
 
 def _syntax(source: str, problem: str, line: int | None, column: int | None) -> Invalid:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from assay.domain.answers import check_answers, compile_questions, show
 from assay.domain.inputs import CHAT_ROLES, TEXT_KINDS, ChatInput, ResponsesInput
 from assay.domain.questions import PreferenceQuestion
+from assay.errors import Invalid
+from assay.limits import check_name
 
 if TYPE_CHECKING:
     from assay.domain.schema import ProjectSchema
@@ -55,15 +57,17 @@ def _kind_of(value: Any) -> str:
 
 
 def check_batch(value: Any, field: str = "batch") -> str:
-    """A batch name as stored: 1 to ``MAX_BATCH`` characters, not blank; an integer becomes its
-    digits (as ``external_id`` does), since ``settings.batches`` names batches with strings."""
+    """A batch name as stored: a name (``limits.check_name``) of 1 to ``MAX_BATCH`` characters; an
+    integer becomes its digits (as ``external_id`` does), since ``settings.batches`` names batches
+    with strings."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
         raise RecordError(field, f"must be a string (a batch name), got {_kind_of(value)}", show(value))
-    if not value.strip() or len(value) > MAX_BATCH:
-        raise RecordError(field, f"must be 1 to {MAX_BATCH} characters, not blank", show(value))
-    return value
+    try:
+        return check_name(value, where=field, max_len=MAX_BATCH)
+    except Invalid as exc:
+        raise RecordError(field, exc.errors[0]["msg"], show(value)) from None
 
 
 def _check_string(value: Any, field: str) -> None:

@@ -187,10 +187,15 @@ class RatingQuestion(_Question):
 
 
 class TextQuestion(_Question):
-    """Free text, optionally prefilled from a text or markdown input (to edit an SFT answer)."""
+    """Free text, optionally prefilled from a text or markdown input (to edit an SFT answer).
+
+    ``completion: true`` marks the question whose answer is the completion of the ``sft`` export;
+    without a mark, a question prefilled from an input is.  Other text answers are rationales.
+    """
 
     kind: Literal["text"]
     prefill: Name | None = None
+    completion: bool = False
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
 

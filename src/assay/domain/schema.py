@@ -121,12 +121,32 @@ class ProjectSchema(Strict):
                 return inp
         return None
 
+    def primary(self) -> tuple[str, list[Any]] | None:
+        """(name, every value it can take) of the first categorical question, if any: the question
+        gold is scored on and the quality models fit (they must know options nobody has picked yet)."""
+        for q in self.questions:
+            if isinstance(q, ChoiceQuestion):
+                return q.name, list(q.options)
+            if isinstance(q, RatingQuestion | PreferenceQuestion):
+                return q.name, list(range(q.scale.min, q.scale.max + 1))
+        return None
+
     def responses_input(self) -> ResponsesInput | None:
         """The first ``responses`` input, if any."""
         for inp in self.inputs:
             if isinstance(inp, ResponsesInput):
                 return inp
         return None
+
+    def completion_question(self) -> TextQuestion | None:
+        """The text question whose answer is an SFT completion: the one marked ``completion: true``,
+        else the only one prefilled from an input (the rewrite pattern); None if neither decides."""
+        texts = [q for q in self.questions if isinstance(q, TextQuestion)]
+        marked = [q for q in texts if q.completion]
+        prefilled = [q for q in texts if q.prefill is not None]
+        if marked:
+            return marked[0]
+        return prefilled[0] if len(prefilled) == 1 else None
 
 
 def _resolve(schema: ProjectSchema) -> list[ErrorDetail]:
@@ -143,6 +163,7 @@ def _resolve(schema: ProjectSchema) -> list[ErrorDetail]:
     }
     asked: dict[str, Question] = {}
     names = {q.name for q in schema.questions}
+    completion: tuple[int, str] | None = None
     for i, question in enumerate(schema.questions):
         at = f"questions[{i}]"
         if question.name in asked:
@@ -156,9 +177,25 @@ def _resolve(schema: ProjectSchema) -> list[ErrorDetail]:
             problems.extend(_reference(question, "input", inputs, first["text"], TEXT_KINDS, at=at))
         elif isinstance(question, PreferenceQuestion | RankingQuestion):
             problems.extend(_reference(question, "input", inputs, first["responses"], ("responses",), at=at))
-        elif isinstance(question, TextQuestion) and question.prefill is not None:
-            problems.extend(_reference(question, "prefill", inputs, None, TEXT_KINDS, at=at))
+        elif isinstance(question, TextQuestion):
+            if question.prefill is not None:
+                problems.extend(_reference(question, "prefill", inputs, None, TEXT_KINDS, at=at))
+            if question.completion:
+                completion = completion if completion is not None else (i, question.name)
+                if completion[0] != i:
+                    problems.append(_second_completion(at, completion))
     return problems
+
+
+def _second_completion(at: str, first: tuple[int, str]) -> ErrorDetail:
+    # An SFT row pairs one prompt with one completion; two marked questions would leave it to chance
+    # which answer is trained on.  Rationales and notes stay unmarked and travel as provenance.
+    return detail(
+        f"{at}.completion",
+        f"only one question may be the completion, and questions[{first[0]}] ({first[1]!r}) already is; "
+        "leave completion off the others (their answers go into each row's rationales)",
+        value=True,
+    )
 
 
 def _reference(

@@ -13,10 +13,13 @@ choice         most common answer; a tie goes to     share of answers equal to t
                the smallest sorted JSON encoding
 multi_choice   options chosen by a strict majority,  mean over options anyone chose of the
                sorted                                share agreeing with the majority decision
-rating         median (the lower one for an even     share of answers within ±1 of the median
-               count, so always a given answer)
-preference     median as for rating (sign = which    share of answers with the sign of the
-               response, magnitude = strength)       value (a tie has sign 0)
+rating         median (the mean of the two middle    share of answers within ±1 of the median
+               answers for an even count)
+preference     the median, when a strict majority    share of answers with the sign of the
+               of the answers share its sign (which  value (a tie has sign 0)
+               response, or a tie); otherwise the
+               answers are split and the value is 0
+               (no response preferred)
 ranking        groups of ids by mean rank (tied      mean over id pairs of the share of
                ranks averaged), best first; equal    annotators ordering the pair as the value
                means share a group                   does (counting only those who ranked both)
@@ -84,21 +87,38 @@ def _spans(values: list[Any]) -> dict[str, Any]:
     return _label(spans, agreement, len(values))
 
 
-def _lower_median(values: list[Any]) -> Any:
+def _median(values: list[Any]) -> Any:
+    """The median; for an even count the mean of the two middle values (an int when it is whole).
+
+    Not the lower middle value: with one answer of -2 and one of +2 that would be -2, a decision
+    for one side that nobody's answers support.
+    """
     ordered = sorted(values)
-    return ordered[(len(ordered) - 1) // 2]
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    total = ordered[middle - 1] + ordered[middle]
+    return total // 2 if total % 2 == 0 else total / 2
 
 
 def _rating(values: list[Any]) -> dict[str, Any]:
-    median = _lower_median(values)
+    median = _median(values)
     close = sum(1 for v in values if abs(v - median) <= 1)
     return _label(median, close / len(values), len(values))
 
 
 def _preference(values: list[Any]) -> dict[str, Any]:
-    median = _lower_median(values)
-    agree = sum(1 for v in values if _sign(v) == _sign(median))
-    return _label(median, agree / len(values), len(values))
+    """Sign by strict majority, strength by median (DESIGN §3: sign categorical, strength ordinal).
+
+    When more than half of the answers share a sign, the median has that sign too, so the value
+    is the median.  Without such a majority (one -2 and one +2; -3, -1, 0, 2) the answers are
+    split: no response was preferred, and the value is 0 like a tie.  A split's confidence is the
+    share of tie answers, at most 1/2; a tie that most annotators chose has more.
+    """
+    signs = Counter(_sign(v) for v in values)
+    decided = [s for s, count in signs.items() if 2 * count > len(values)]
+    value = _median(values) if decided else 0
+    return _label(value, signs[_sign(value)] / len(values), len(values))
 
 
 def _ranks(groups: Sequence[Sequence[Any]]) -> dict[str, float]:

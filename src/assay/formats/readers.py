@@ -1,14 +1,19 @@
 """Readers for item imports: JSONL/NDJSON, a JSON array, CSV and Parquet.
 
-``iter_records`` yields ``(position, record)`` pairs one at a time so an import of any size runs in
+``read_records`` yields ``(position, record)`` pairs one at a time so an import of any size runs in
 flat memory: nothing here reads a whole file.  ``position`` is what an error message should cite:
 the 1-based line for JSONL and CSV (the row's first physical line), the 1-based element index for a
-JSON array ("item N"), the 1-based row for Parquet.  Every record is a JSON object (``dict``); the
+JSON array ("item N"), the 1-based row for Parquet.  Every record is a JSON object (``dict``) within
+the bounds of ``assay.limits`` (nesting, NUL, lone surrogates, 64-bit integers, finite numbers); the
 shape inside it (``data`` required, ...) is checked by the import workflow, which names the same
 position.
 
-Bad input raises ``Invalid`` with a message that starts with ``{name}: line N`` (or ``item N``,
-``row N``) and says what to fix; the same place is in ``errors[0]["loc"]``.
+A problem with one record (a JSONL line that is not JSON, a CSV row with too many fields, a value
+out of bounds) is yielded in its place as an ``Invalid`` and reading goes on, so that an import can
+report every problem of a file in one pass.  A problem after which nothing more can be read (a JSON
+array's syntax error, an unreadable Parquet file) is raised.  Messages start with ``{name}: line N``
+(or ``item N``, ``row N``; no name for a request body) and say what to fix; the same place is in
+``errors[0]["loc"]``.  ``iter_records`` is the strict form: it raises the first problem.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import ijson
 import orjson
 
 from assay.errors import Invalid, detail
+from assay.formats._depth import DepthGuard, TooDeep
 from assay.formats._lines import BOM, iter_lines
+from assay.formats._problems import checked, problem
 from assay.formats._tabular import iter_csv, iter_parquet
+from assay.limits import MAX_DEPTH, json_syntax
 
-__all__ = ["FORMATS", "detect_format", "iter_records"]
+__all__ = ["FORMATS", "detect_format", "iter_records", "read_records"]
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 
@@ -63,6 +71,7 @@ def _json_backend() -> Any:
 
 
 _IJSON = _json_backend()
+_YAJL = _IJSON is not ijson
 _PEEK = 1 << 16
 
 
@@ -89,43 +98,64 @@ def detect_format(*, filename: str | None, content_type: str | None) -> str:
     raise Invalid(msg, errors=[detail("format", msg, filename=filename, content_type=content_type)])
 
 
-def iter_records(
+Record = dict[str, Any]
+
+
+def read_records(
     source: BinaryIO,
     *,
     fmt: str,
-    name: str,
+    name: str | None,
     json_fields: frozenset[str] = frozenset(),
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Stream ``(position, record)`` pairs from ``source`` in format ``fmt``.
+    columns: frozenset[str] | None = None,
+) -> Iterator[tuple[int, Record | Invalid]]:
+    """Stream ``(position, record)`` pairs from ``source`` in format ``fmt``, a problem in place of a
+    bad record.
 
-    ``name`` is how messages refer to the file.  ``json_fields`` names CSV/Parquet columns whose
-    cells hold JSON (``chat`` and ``responses`` inputs), parsed rather than kept as strings.
-    Parquet needs a seekable source (spool a network body to a temporary file first).
+    ``name`` is how messages refer to the file (None: a request body, named by position alone).
+    ``json_fields`` names CSV/Parquet columns whose cells hold JSON (``chat`` and ``responses``
+    inputs), parsed rather than kept as strings.  ``columns``, when given, is every data field a
+    CSV/Parquet column may name (the project's inputs); another column is a problem, since a file of
+    another shape would otherwise be imported wrongly.  Parquet needs a seekable source (spool a
+    network body to a temporary file first).
     """
     if fmt == "jsonl":
         return _iter_jsonl(source, name=name)
     if fmt == "json":
         return _iter_json(source, name=name)
     if fmt == "csv":
-        return iter_csv(source, name=name, json_fields=json_fields)
+        return iter_csv(source, name=name, json_fields=json_fields, columns=columns)
     if fmt == "parquet":
-        return iter_parquet(source, name=name, json_fields=json_fields)
-    msg = f"{name}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}"
-    raise Invalid(msg, errors=[detail("format", msg)])
+        return iter_parquet(source, name=name, json_fields=json_fields, columns=columns)
+    msg = f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"
+    raise Invalid(f"{name}: {msg}" if name else msg, errors=[detail("format", msg)])
 
 
-def _invalid(name: str, where: str, msg: str) -> Invalid:
-    return Invalid(f"{name}: {where}: {msg}", errors=[detail(where, msg, file=name)])
+def iter_records(
+    source: BinaryIO,
+    *,
+    fmt: str,
+    name: str | None,
+    json_fields: frozenset[str] = frozenset(),
+    columns: frozenset[str] | None = None,
+) -> Iterator[tuple[int, Record]]:
+    """``read_records`` that raises the first problem: for callers that want all the file or nothing."""
+    for position, record in read_records(
+        source, fmt=fmt, name=name, json_fields=json_fields, columns=columns
+    ):
+        if isinstance(record, Invalid):
+            raise record
+        yield position, record
 
 
-def _not_object(name: str, where: str, value: Any) -> Invalid:
+def _not_object(name: str | None, where: str, value: Any) -> Invalid:
     kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )
-    return _invalid(name, where, f'expected a JSON object like {{"data": {{...}}}}, got {kind}')
+    return problem(name, where, f'expected a JSON object like {{"data": {{...}}}}, got {kind}')
 
 
-def _iter_jsonl(source: BinaryIO, *, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _iter_jsonl(source: BinaryIO, *, name: str | None) -> Iterator[tuple[int, Record | Invalid]]:
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     for number, line in enumerate(iter_lines(source), start=1):
@@ -136,14 +166,20 @@ def _iter_jsonl(source: BinaryIO, *, name: str) -> Iterator[tuple[int, dict[str,
         except decode_error as exc:
             if not line.strip():
                 continue
-            raise _invalid(
-                name,
-                f"line {number}",
-                f"not valid JSON at column {exc.colno} ({exc.msg}); write one JSON object per line",
-            ) from None
+            why = json_syntax(exc)
+            yield (
+                number,
+                problem(
+                    name,
+                    f"line {number}",
+                    f"not valid JSON at column {exc.colno} ({why}); write one JSON object per line",
+                ),
+            )
+            continue
         if type(value) is not dict:
-            raise _not_object(name, f"line {number}", value)
-        yield number, value
+            yield number, _not_object(name, f"line {number}", value)
+            continue
+        yield number, checked(value, name=name, where=f"line {number}", raw=line)
 
 
 class _Prefixed:
@@ -176,7 +212,7 @@ def _yajl_reason(exc: Exception) -> str:
     return reason
 
 
-def _iter_json(source: BinaryIO, *, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _iter_json(source: BinaryIO, *, name: str | None) -> Iterator[tuple[int, Record | Invalid]]:
     # Peek at the first significant byte: ijson's "item" prefix silently yields nothing for a
     # top-level object, and an import of zero items must not pass for a successful one.
     head = b""
@@ -190,21 +226,30 @@ def _iter_json(source: BinaryIO, *, name: str) -> Iterator[tuple[int, dict[str, 
             break
     stripped = head.removeprefix(BOM).lstrip()
     if not stripped:
-        raise _invalid(name, "item 1", "the file is empty; expected a JSON array of objects")
+        raise problem(name, "item 1", "the file is empty; expected a JSON array of objects")
     if stripped[:1] != b"[":
-        raise _invalid(
+        raise problem(
             name,
             "item 1",
             'the top-level value is not an array; expected [{"data": {...}}, ...] '
             "(use the jsonl format for one object per line)",
         )
-    stream = _Prefixed(stripped, source)
+    # The guard sees every byte before the parser does: nothing deeper than the bound is parsed.
+    stream = DepthGuard(_Prefixed(stripped, source), limit=MAX_DEPTH + 1)
     index = 0
     try:
         for value in _IJSON.items(stream, "item", use_float=True):
             index += 1
             if type(value) is not dict:
-                raise _not_object(name, f"item {index}", value)
-            yield index, value
+                yield index, _not_object(name, f"item {index}", value)
+                continue
+            if stream.nul_seen or not _YAJL:
+                yield index, checked(value, name=name, where=f"item {index}")
+            else:
+                # yajl refuses integers beyond 64 bits, non-finite numbers and NaN, and the guard
+                # bounds the depth: with no NUL escape read so far, the item is within bounds.
+                yield index, value
+    except TooDeep as exc:
+        raise problem(name, f"item {exc.item}", exc.message) from None
     except (ijson.JSONError, UnicodeDecodeError) as exc:
-        raise _invalid(name, f"item {index + 1}", f"not valid JSON ({_yajl_reason(exc)})") from None
+        raise problem(name, f"item {index + 1}", f"not valid JSON ({_yajl_reason(exc)})") from None

@@ -2,8 +2,8 @@
 
 An export record is one line of the ``jsonl`` export (DESIGN.md §5)::
 
-    {"item_id": str, "external_id": str | None, "batch": str | None, "data": {...},
-     "annotations": [{"annotation_id", "annotator" (email), "workforce", "assignment_id",
+    {"item_id": int, "external_id": str | None, "batch": str | None, "data": {...},
+     "annotations": [{"annotation_id" (int), "annotator" (email), "workforce", "assignment_id" (int),
                       "answers": {...}, "duration_ms", "created_at" (ISO 8601), "review"}],
      "labels": {question: {"value": any, "confidence": float, "n": int}}}
 
@@ -18,12 +18,15 @@ gets one row with empty annotation columns.  Columns, in order: ``item_id``, ``e
 the project schema (``data_fields``, ``questions``), not from the records.  Non-string values are
 JSON-encoded in text cells.
 
-CSV cells are protected against formula injection by ``safe_cell``: strings (user content) that
-start with ``= + - @``, a tab or a carriage return get a leading ``'``; numbers and other values we
-encode ourselves are never touched.  The file is UTF-8 without a BOM.
+CSV cells are protected against formula injection by ``safe_cell``: strings (user content) whose
+first visible character starts a formula in any width or form (``= + - @``, full-width ``＝``,
+after any leading spaces, newlines or invisible characters), or that start with a tab or a
+carriage return, get a leading ``'``; numbers and other values we encode ourselves are never
+touched.  The file is UTF-8 without a BOM.
 
-Parquet columns are typed where the type is certain: ``created_at`` is a UTC timestamp,
-``duration_ms`` an int64, ``confidence.*`` float64.  When ``questions`` maps names to kinds,
+Parquet columns are typed where the type is certain, and hold what the JSONL export holds: the ids
+``item_id``, ``annotation_id`` and ``assignment_id`` are int64 (integers in JSONL and CSV too),
+``created_at`` is a UTC timestamp, ``duration_ms`` an int64, ``confidence.*`` float64.  When ``questions`` maps names to kinds,
 ``rating`` and ``preference`` answers are int64 and their labels float64 (an aggregate may be
 fractional), ``choice`` and ``text`` are strings, and other kinds (``multi_choice``, ``ranking``,
 ``spans``) are JSON text; with bare names every answer and label is a string as in the CSV.
@@ -198,16 +201,16 @@ def _parquet_schema(*, data_fields: Sequence[str], questions: Questions) -> pa.S
     names = question_names(questions)
     kinds: Mapping[str, str] = questions if isinstance(questions, Mapping) else {}
     fields = [
-        pa.field("item_id", pa.string()),
+        pa.field("item_id", pa.int64()),
         pa.field("external_id", pa.string()),
         pa.field("batch", pa.string()),
     ]
     fields += [pa.field(f"data.{f}", pa.string()) for f in data_fields]
     fields += [
-        pa.field("annotation_id", pa.string()),
+        pa.field("annotation_id", pa.int64()),
         pa.field("annotator", pa.string()),
         pa.field("workforce", pa.string()),
-        pa.field("assignment_id", pa.string()),
+        pa.field("assignment_id", pa.int64()),
         pa.field("created_at", pa.timestamp("us", tz="UTC")),
         pa.field("duration_ms", pa.int64()),
         pa.field("review", pa.string()),

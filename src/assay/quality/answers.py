@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assay.quality._arrow import array, numbers
-from assay.quality._files import read_table
+from assay.quality._files import read_answers, read_table
 from assay.quality._types import IntArray
 
 COLUMNS = ("task", "worker", "label")
@@ -190,17 +190,22 @@ class Answers:
         labels: Sequence[Any] | None = None,
         duplicates: DuplicatePolicy = "keep",
         extra: Sequence[str] = (),
+        columns: Mapping[str, str] | None = None,
+        question: str | None = None,
     ) -> Answers:
-        """Read CSV, TSV, JSONL or Parquet (by extension, or ``format``); every column as a string."""
-        # The three answer columns come dictionary-encoded: codes without a string per answer.
-        table = read_table(path, format=format, dictionary=COLUMNS)
-        answers = cls.from_arrow(
-            table, labels=labels, duplicates=duplicates, extra=extra, source=Path(path).name
-        )
-        del table
+        """Read CSV, TSV, JSONL or Parquet (by extension, or ``format``); every column as a string.
+
+        ``columns`` renames, e.g. ``{"task": "item", "worker": "user"}``; ``question`` reads an
+        assay export (``assay export --format csv|jsonl|parquet``): task = item id, worker =
+        annotator, label = the answer to that question, rejected answers left out.
+        """
+        table = read_answers(path, format=format, columns=columns, question=question, extra=extra)
+        cols = {name: table.column(name) for name in (*COLUMNS, *extra)}
+        del table  # the columns are freed one by one as they are encoded
+        answers = _build(cols, source=Path(path).name, labels=labels, duplicates=duplicates)
         # Arrow's allocator keeps freed pages for reuse by Arrow; NumPy cannot use them, so hand
         # them back now, before a fit allocates its arrays (a third of the peak on large files).
-        pa.default_memory_pool().release_unused()
+        _release()
         return answers
 
     # -- helpers --------------------------------------------------------------------------------
@@ -280,6 +285,8 @@ def _natural_order(book: pa.Array) -> IntArray:
     text = book if pa.types.is_string(book.type) else pc.cast(book, pa.string())
     by_text = numbers(pc.array_sort_indices(text)).astype(np.intp)
     try:
+        # One value first: ids such as "t17" fail at once instead of after parsing the whole book.
+        pc.cast(book.slice(0, 1), pa.float64())
         as_float = pc.cast(book, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return by_text
@@ -307,6 +314,8 @@ def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[IntArray, np.ndarray[Any, 
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()  # dictionary chunks get one unified dictionary
     encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    del col
+    _release()  # unifying a million ids leaves tens of MB of Arrow pages behind
     indices = numbers(encoded.indices)
     dictionary = encoded.dictionary
     used = np.bincount(indices, minlength=len(dictionary)) > 0
@@ -318,6 +327,12 @@ def _encode(col: pa.ChunkedArray | pa.Array) -> tuple[IntArray, np.ndarray[Any, 
     rank[order] = np.arange(len(order))
     codes: IntArray = rank[indices]
     return codes, _book(dictionary.take(array(order)))
+
+
+def _release() -> None:
+    """Hand the pages Arrow's allocator keeps for reuse back to the system: NumPy cannot use them,
+    so between the columns of a large file they only raise the peak."""
+    pa.default_memory_pool().release_unused()
 
 
 def _book(arr: pa.Array) -> np.ndarray[Any, Any]:
@@ -346,7 +361,7 @@ def _encode_declared(
 
 
 def _build(
-    cols: Mapping[str, pa.ChunkedArray | pa.Array],
+    cols: dict[str, pa.ChunkedArray | pa.Array],
     *,
     source: str,
     labels: Sequence[Any] | None,
@@ -358,13 +373,17 @@ def _build(
         raise ValueError(f"{source}: no answers; give at least one row with task, worker, label")
     for name in COLUMNS:
         _check_present(cols[name], name, source)
-    task, tasks = _encode(cols["task"])
-    worker, workers = _encode(cols["worker"])
+    # Each column leaves ``cols`` (every caller passes a dict of its own) as it is encoded: when
+    # nothing else holds it (as in ``Answers.read``), its Arrow memory is freed before the next
+    # column's arrays grow.
+    task, tasks = _encode(cols.pop("task"))
+    worker, workers = _encode(cols.pop("worker"))
     if labels is None:
-        label, label_book = _encode(cols["label"])
+        label, label_book = _encode(cols.pop("label"))
     else:
-        label, label_book = _encode_declared(cols["label"], labels, source)
-    extra = {k: _values(v) for k, v in cols.items() if k not in COLUMNS}
+        label, label_book = _encode_declared(cols.pop("label"), labels, source)
+    _release()
+    extra = {k: _values(v) for k, v in cols.items()}
     keep = _deduplicate(task, worker, n_workers=len(workers), policy=duplicates, source=source)
     if keep is not None:
         task, worker, label = task[keep], worker[keep], label[keep]

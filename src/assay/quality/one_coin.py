@@ -8,7 +8,7 @@ both are scattered to tasks with ``np.bincount``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -66,13 +66,55 @@ class OneCoinDawidSkene(Aggregator):
 
     @staticmethod
     def _e_step(answers: Answers, priors: FloatArray, skills: FloatArray) -> tuple[FloatArray, float]:
-        k = answers.n_labels
-        log_p = np.log(skills)
-        log_q = np.log((1 - skills) / max(k - 1, 1))
-        base = np.bincount(answers.task, weights=log_q[answers.worker], minlength=answers.n_tasks)
-        bonus = np.bincount(
-            answers.task * k + answers.label,
-            weights=(log_p - log_q)[answers.worker],
-            minlength=answers.n_tasks * k,
-        ).reshape(answers.n_tasks, k)
-        return softmax_rows(base[:, None] + bonus + np.log(priors))
+        return e_step(
+            answers.task,
+            answers.worker,
+            answers.label,
+            n_tasks=answers.n_tasks,
+            n_labels=answers.n_labels,
+            priors=priors,
+            skills=skills,
+        )
+
+
+def e_step(
+    task: np.ndarray[Any, Any],
+    worker: np.ndarray[Any, Any],
+    label: np.ndarray[Any, Any],
+    *,
+    n_tasks: int,
+    n_labels: int,
+    priors: FloatArray,
+    skills: FloatArray,
+) -> tuple[FloatArray, float]:
+    """Task posteriors (rows) and the log-likelihood, for workers right with probability ``skills``."""
+    k = n_labels
+    log_p = np.log(skills)
+    log_q = np.log((1 - skills) / max(k - 1, 1))
+    base = np.bincount(task, weights=log_q[worker], minlength=n_tasks)
+    bonus = np.bincount(task * k + label, weights=(log_p - log_q)[worker], minlength=n_tasks * k).reshape(
+        n_tasks, k
+    )
+    return softmax_rows(base[:, None] + bonus + np.log(priors))
+
+
+def confidence(votes: Sequence[tuple[Any, float]], n_labels: int) -> float:
+    """The largest posterior of one task under the one-coin model with a uniform prior, from its
+    (label, worker accuracy) votes; labels may be any hashable values (at most ``n_labels`` kinds).
+    The same E-step as the fit, on one task: what adaptive overlap settles on."""
+    if not votes:
+        return 0.0
+    k = max(n_labels, 2)
+    codes: dict[Any, int] = {}
+    label = np.asarray([codes.setdefault(value, len(codes)) for value, _ in votes], dtype=np.intp)
+    skills = np.asarray([p for _, p in votes], dtype=np.float64)
+    probas, _ = e_step(
+        np.zeros(len(votes), dtype=np.intp),
+        np.arange(len(votes), dtype=np.intp),
+        label,
+        n_tasks=1,
+        n_labels=max(k, len(codes)),
+        priors=np.full(max(k, len(codes)), 1.0 / max(k, len(codes))),
+        skills=skills,
+    )
+    return float(probas[0].max())

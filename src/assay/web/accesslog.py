@@ -9,16 +9,15 @@ invitation ``token``, say) is written as ``[redacted]``; headers, cookies and bo
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assay import logs
+from assay import logs, patterns
 
 log = logging.getLogger("assay.http")
-_CREDENTIAL_PARAM = re.compile(r"token|key|secret|password|code", re.I)
+_CREDENTIAL_PARAM = patterns.compile(r"(?i)token|key|secret|password|code")
 
 
 def logged_path(scope: Scope) -> str:

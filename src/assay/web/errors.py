@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay.errors import AssayError, RateLimited
+from assay.errors import AssayError, RateLimited, displayable
 
 log = logging.getLogger("assay")
 
@@ -28,7 +28,8 @@ _PHRASES = {
 
 
 def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"ok": False, "error": message, "errors": errors or [], "status": status}
+    # What a client sent may be quoted here (a key, a value): keep the body encodable.
+    return {"ok": False, "error": displayable(message), "errors": displayable(errors or []), "status": status}
 
 
 def error_headers(exc: AssayError) -> dict[str, str] | None:
@@ -53,7 +54,11 @@ def _loc(parts: Any) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AssayError)
     async def _assay(_request: Request, exc: AssayError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=error_headers(exc))
+        return JSONResponse(
+            error_body(exc.status, exc.message, exc.errors),
+            status_code=exc.status,
+            headers=error_headers(exc),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ the secret key (``assay.keys``: made on first start when the database is the emb
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import os
@@ -116,6 +117,11 @@ def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_
         access_log=config.access_log,
     )
     process = start_workers(config)
+    # The quality engine (NumPy, SciPy) loads now, not inside the first request or answer that
+    # needs it (a quality read, the adaptive-overlap check after an answer): half a second that no
+    # annotator should wait for.
+    importlib.import_module("assay.quality")
+
     try:
         uvicorn.run(
             create_app(hub),

@@ -17,15 +17,16 @@ largest posterior reaches ``target_confidence``, with at least two answers, the 
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Any
 
 from assay.app import Assay
+from assay.domain.answers import gold_mark
 from assay.domain.people import Actor
 from assay.storage import counters, gates
 from assay.storage import jobs as job_store
-from assay.workflows.gates import primary, score
+from assay.workflows import fitted
+from assay.workflows.fitted import Fit
 from assay.workflows.projects import Project
 
 PRIOR_RIGHT, PRIOR_WRONG = 3.0, 1.0
@@ -34,21 +35,11 @@ MIN_VOTES = 2  # one answer never settles an item: its author's record is not ev
 
 
 def posterior(votes: list[tuple[Any, float]], n_values: int) -> float:
-    """Largest posterior probability of an item's value from (value, annotator accuracy) votes."""
-    if not votes:
-        return 0.0
-    k = max(n_values, 2)
-    log_odds: dict[Any, float] = defaultdict(float)
-    base = 0.0  # log-likelihood of a value nobody gave
-    for value, p in votes:
-        p = min(max(p, 1e-3), 1 - 1e-3)
-        wrong = math.log((1 - p) / (k - 1))
-        base += wrong
-        log_odds[value] += math.log(p) - wrong
-    logs = [base + v for v in log_odds.values()] + [base] * max(k - len(log_odds), 0)
-    top = max(logs)
-    total = sum(math.exp(x - top) for x in logs)
-    return 1.0 / total
+    """Largest posterior probability of an item's value from (value, annotator accuracy) votes: the
+    quality engine's one-coin E-step on this one item, accuracies kept within [0.001, 0.999]."""
+    from assay.quality.one_coin import confidence
+
+    return confidence([(value, min(max(p, 1e-3), 1 - 1e-3)) for value, p in votes], n_values)
 
 
 def gold_records(rows: list[Any], question: str, *, own: bool = False) -> dict[int, tuple[int, int]]:
@@ -56,25 +47,25 @@ def gold_records(rows: list[Any], question: str, *, own: bool = False) -> dict[i
     ``own``: score ``own_answers`` instead, the author's answer before any reviewer's change)."""
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
-        mark = score(r.own_answers if own else r.answers, r.gold, question)
+        mark = gold_mark(r.own_answers if own else r.answers, r.gold, question)
         if mark is not None:
             out[int(r.user_id)][0] += mark
             out[int(r.user_id)][1] += 1
     return {user: (right, seen) for user, (right, seen) in out.items()}
 
 
-def team_records(model: dict[str, Any]) -> dict[int, tuple[float, float]]:
+def team_records(model: Fit) -> dict[int, tuple[float, float]]:
     """(right, seen) gold answers per workforce, summed from a refresh's per-annotator figures."""
     out: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for figures in model.values():
-        if figures.get("workforce_id") is not None and "gold_seen" in figures:
-            out[int(figures["workforce_id"])][0] += float(figures["gold_right"])
-            out[int(figures["workforce_id"])][1] += float(figures["gold_seen"])
+        if figures.workforce_id is not None:
+            out[figures.workforce_id][0] += figures.gold_right
+            out[figures.workforce_id][1] += figures.gold_seen
     return {team: (right, seen) for team, (right, seen) in out.items()}
 
 
 def accuracies(
-    votes: list[Any], model: dict[str, Any], own_gold: dict[int, tuple[int, int]] | None = None
+    votes: list[Any], model: Fit, own_gold: dict[int, tuple[int, int]] | None = None
 ) -> dict[int, float]:
     """Each voter's estimated accuracy: their record, shrunk towards their workforce's gold record
     (itself shrunk towards the Beta prior), so a new member of a measured workforce starts from
@@ -91,10 +82,10 @@ def accuracies(
     for v in votes:
         right, seen = teams.get(int(v.workforce_id), (0.0, 0.0)) if v.workforce_id is not None else (0.0, 0.0)
         prior = (right + PRIOR_RIGHT) / (seen + PRIOR_RIGHT + PRIOR_WRONG)
-        fitted = model.get(str(int(v.user_id)))
-        if fitted:
-            own_seen = float(fitted["answers"])
-            own_right = float(fitted["expected_accuracy"]) * own_seen
+        fitted = model.get(int(v.user_id))
+        if fitted is not None:
+            own_seen = float(fitted.answers)
+            own_right = fitted.expected_accuracy * own_seen
         else:
             own_right, own_seen = (own_gold or {}).get(int(v.user_id), (0, 0))
         out[int(v.user_id)] = (own_right + TEAM_WEIGHT * prior) / (own_seen + TEAM_WEIGHT)
@@ -124,7 +115,7 @@ def sure_enough(
 def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> None:
     """Adaptive overlap: close a normal item once its label reaches the project's target confidence."""
     target = project.settings.target_confidence
-    found = primary(project)
+    found = project.schema.primary()
     if target is None or found is None:
         return
     question, values = found
@@ -132,11 +123,11 @@ def settle_if_sure(hub: Assay, actor: Actor, project: Project, item_id: int) -> 
         votes = gates.item_votes(conn, org_id=actor.org_id, item_id=item_id)
         if len(votes) < MIN_VOTES:
             return
-        model = job_store.snapshot_workers(conn, org_id=actor.org_id, project_id=project.id)
+        model = fitted.load(job_store.snapshot_workers(conn, org_id=actor.org_id, project_id=project.id))
         # Everything but the gold answers of voters the last refresh has not seen comes from its
         # snapshot: reading the workforces' gold answers here, after every answer, grew with the
         # project (584 ms at 300k answers, bench/service/gates.py).
-        unseen = sorted({int(v.user_id) for v in votes if str(int(v.user_id)) not in model})
+        unseen = sorted({int(v.user_id) for v in votes if int(v.user_id) not in model})
         rows = gates.gold_answers(conn, org_id=actor.org_id, project_id=project.id, user_ids=unseen)
     accuracy = accuracies(votes, model, gold_records(rows, question))
     if sure_enough(votes, question, len(values), accuracy, target):

@@ -1,7 +1,8 @@
 """Exports: one record per item with its annotations, consensus labels and provenance, streamed.
 
 Records are produced page by page (keyset pagination, one short read transaction per page), so an
-export of millions of items holds one page in memory and never blocks writers.
+export of millions of items holds one page in memory and never blocks writers.  The filters of a
+training export (``ExportFilters``) are checked against the format before the first byte.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from assay import formats
 from assay.app import Assay
+from assay.domain.exports import REVIEWED, ExportFilters
 from assay.domain.people import Actor, Role
+from assay.domain.schema import ProjectSchema
 from assay.errors import Invalid
+from assay.formats._common import votes
 from assay.storage import answers as answer_store
 from assay.storage import projects as store
 from assay.workflows import access, workforces
@@ -32,7 +38,26 @@ EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "dpo": "dpo.
 PAGE = 1000
 
 
-def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> Iterator[dict[str, Any]]:
+class ExportQuery(ExportFilters):
+    """The query string of ``GET /projects/{id}/export``: the format and the filters.
+
+    Closed: an unknown parameter (a misspelt filter) is a 422, never a training set silently
+    left unfiltered.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str = Field(default="jsonl", description="jsonl, csv, parquet, dpo or sft")
+
+    def filters(self) -> ExportFilters:
+        return ExportFilters.model_validate(self.model_dump(exclude={"format"}))
+
+
+def records(
+    hub: Assay, actor: Actor, project: Project, *, page: int = PAGE, reviewed_only: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every item of the project with its annotations and labels; ``reviewed_only`` keeps only the
+    answers a reviewer accepted or fixed, and the labels come from those alone."""
     kinds = {q.name: q.kind for q in project.schema.questions}
     after = 0
     while True:
@@ -50,8 +75,9 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
             by_item[int(a.item_id)].append(a)
         for row in rows:
             annotations = [annotation_record(a) for a in by_item.get(int(row.id), [])]
-            # Rejected answers do not vote.
-            voting = [a for a in annotations if a["review"] != "reject"]
+            if reviewed_only:
+                annotations = [a for a in annotations if a["review"] in REVIEWED]
+            voting = votes(annotations)
             labels: dict[str, Any] = {}
             for name, kind in kinds.items():
                 values = [a["answers"].get(name) for a in voting if a["answers"].get(name) is not None]
@@ -71,8 +97,10 @@ def records(hub: Assay, actor: Actor, project: Project, *, page: int = PAGE) -> 
         after = int(rows[-1].id)
 
 
-def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[bytes]:
-    """Check access and the format up front (so errors come before any byte), then stream."""
+def stream(
+    hub: Assay, actor: Actor, project: Project, *, fmt: str, filters: ExportFilters | None = None
+) -> Iterator[bytes]:
+    """Check access, the format and the filters up front (so errors come before any byte), then stream."""
     access.require(
         hub, actor, Role.MANAGER, action="project.export", object_type="project", object_id=project.id
     )
@@ -81,8 +109,10 @@ def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[
             f"format={fmt!r} is not an export format; choose one of {', '.join(FORMATS)}",
             errors=[{"loc": "format", "msg": "unknown format", "value": fmt}],
         )
+    chosen = filters or ExportFilters()
+    chosen.check(fmt)
     schema = project.schema
-    recs = records(hub, actor, project)
+    recs = records(hub, actor, project, reviewed_only=chosen.reviewed_only)
     data_fields = [i.name for i in schema.inputs]
     questions = {q.name: q.kind for q in schema.questions}
     prompt = schema.prompt_input()
@@ -94,6 +124,7 @@ def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[
         return formats.write_parquet(recs, data_fields=data_fields, questions=questions)
     if prompt is None:
         raise Invalid(f"the {fmt} export needs a text, markdown or chat input to use as the prompt")
+    texts = [q.name for q in schema.questions if q.kind == "text"]
     if fmt == "dpo":
         responses = schema.responses_input()
         prefs = [q.name for q in schema.questions if q.kind == "preference"]
@@ -107,11 +138,40 @@ def stream(hub: Assay, actor: Actor, project: Project, *, fmt: str) -> Iterator[
             responses_input=responses.name,
             preference_questions=prefs,
             ranking_questions=ranks,
+            rationale_questions=texts,
+            filters=chosen,
         )
-    texts = [q.name for q in schema.questions if q.kind == "text"]
-    if not texts:
-        raise Invalid("the sft export needs a text question")
-    return formats.write_sft(recs, prompt_input=prompt.name, prompt_kind=prompt.kind, text_questions=texts)
+    completion = schema.completion_question()
+    if completion is None:
+        raise Invalid(_no_completion(schema), errors=[{"loc": "format", "msg": "no completion question"}])
+    return formats.write_sft(
+        recs,
+        prompt_input=prompt.name,
+        prompt_kind=prompt.kind,
+        completion_question=completion.name,
+        prefill_input=completion.prefill,
+        rationale_questions=[t for t in texts if t != completion.name],
+        filters=chosen,
+    )
+
+
+def _no_completion(schema: ProjectSchema) -> str:
+    """Why the sft export has no completion, and how to mark one."""
+    texts = [q for q in schema.questions if q.kind == "text"]
+    prefilled = [q.name for q in texts if q.prefill is not None]
+    how = (
+        "mark the text question whose answer is the completion with completion: true in the schema "
+        "(the other text answers go into each row's rationales)"
+    )
+    if len(prefilled) > 1:
+        return f"the sft export needs one completion, but {', '.join(prefilled)} are all prefilled; {how}"
+    if texts:
+        names = ", ".join(q.name for q in texts)
+        return (
+            f"the sft export needs a completion question, and none of the text questions ({names}) is one; "
+            f"{how}, or prefill it from an input to rewrite"
+        )
+    return f"the sft export needs a completion: add a text question and {how}"
 
 
 def provenance(a: Any) -> tuple[Any, str]:

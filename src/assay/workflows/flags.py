@@ -15,17 +15,17 @@ puts pending flagged answers first, each with its reasons (``describe`` words th
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assay import patterns
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import gates as gate_store
-from assay.workflows import access, gates, workforces
+from assay.workflows import access, workforces
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
@@ -38,14 +38,15 @@ PASTE_MIN_CHARS = 40
 MIN_TEXT = 80
 
 # Phrases that chat models write and people answering a form almost never do.
-_STOCK = re.compile(
-    r"\b(as an ai(?: language model)?|i hope this helps|certainly[!,] here|great question|"
+# RE2 (``assay.patterns``) matches in linear time, and the patterns look for a bullet or a heading
+# on its own line ("[ \t]*", never "\s*", which would run across blank lines).
+_STOCK = patterns.compile(
+    r"(?i)\b(as an ai(?: language model)?|i hope this helps|certainly[!,] here|great question|"
     r"i'd be happy to help|it(?:'s| is) important to note|in conclusion,|delve into|"
-    r"let me know if you (?:have|need)|here(?:'s| is) a (?:breakdown|summary))\b",
-    re.IGNORECASE,
+    r"let me know if you (?:have|need)|here(?:'s| is) a (?:breakdown|summary))\b"
 )
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+\S", re.MULTILINE)
-_HEADING = re.compile(r"^\s*#{1,6}\s+\S|\*\*[^*\n]{2,60}\*\*", re.MULTILINE)
+_BULLET = patterns.compile(r"(?m)^[ \t]*(?:[-*•]|\d+\.)[ \t]+\S")
+_HEADING = patterns.compile(r"(?m)^[ \t]*#{1,6}[ \t]+\S|\*\*[^*\n]{2,60}\*\*")
 
 
 def machine_text_signals(text: str) -> list[str]:
@@ -110,7 +111,7 @@ def baseline(project: Project, rows: Sequence[Any]) -> Baseline:
     durations = [r.duration_ms for r in rows if r.duration_ms is not None]
     fast_below = min(FAST_SHARE * statistics.median(durations), FAST_FLOOR_MS) if durations else None
     constant: dict[int, float] = {}
-    found = gates.primary(project)
+    found = project.schema.primary()
     if found is not None:
         question = found[0]
         crowd = Counter(repr(r.answers.get(question)) for r in rows if r.answers.get(question) is not None)

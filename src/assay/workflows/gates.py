@@ -1,8 +1,8 @@
 """Quality gates that act while work goes on: qualification, pausing, adaptive overlap, gold promotion.
 
 Gold scoring: an answer to a gold item is right when it equals the gold answer of the project's
-first categorical question (the question the quality report scores), so the gates and the report
-agree.
+first categorical question (``ProjectSchema.primary``, the question the quality report scores), so
+the gates and the report agree (``domain.answers.gold_mark``).
 
 Adaptive overlap (settling items once their label is sure) is ``workflows.adaptive``.
 """
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from assay.app import Assay
+from assay.domain.answers import gold_mark
 from assay.domain.people import Actor, Role
-from assay.domain.questions import ChoiceQuestion, PreferenceQuestion, RatingQuestion
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import counters, gates
 from assay.storage import people as people_store
@@ -22,24 +22,6 @@ from assay.storage.people import now
 from assay.workflows import access, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
-
-
-def primary(project: Project) -> tuple[str, list[Any]] | None:
-    """(name, every value it can take) of the first categorical question, if any: the question
-    gold is scored on, and the one the models fit (they must know options nobody has picked yet)."""
-    for q in project.schema.questions:
-        if isinstance(q, ChoiceQuestion):
-            return q.name, list(q.options)
-        if isinstance(q, RatingQuestion | PreferenceQuestion):
-            return q.name, list(range(q.scale.min, q.scale.max + 1))
-    return None
-
-
-def score(answers: dict[str, Any], gold: dict[str, Any] | None, question: str) -> bool | None:
-    """True/False for a scored gold answer; None when the gold has no value for the question."""
-    if not gold or gold.get(question) is None:
-        return None
-    return bool(answers.get(question) == gold[question])
 
 
 def ensure_not_paused(hub: Assay, actor: Actor, project: Project, *, action: str) -> None:
@@ -66,7 +48,7 @@ def ensure_not_paused(hub: Assay, actor: Actor, project: Project, *, action: str
 def after_gold_answer(hub: Assay, actor: Actor, project: Project) -> None:
     """Grant the qualification's skill, or pause the annotator, from their gold record here."""
     settings = project.settings
-    found = primary(project)
+    found = project.schema.primary()
     qual = settings.qualification
     if qual is not None and qual.grants_skill in actor.skills:
         qual = None
@@ -79,7 +61,7 @@ def after_gold_answer(hub: Assay, actor: Actor, project: Project) -> None:
             conn, org_id=actor.org_id, project_id=project.id, membership_id=actor.membership_id
         )
         rows = gates.gold_answers(conn, org_id=actor.org_id, project_id=project.id, user_ids=[actor.user_id])
-    marks = [m for m in (score(r.answers, r.gold, question) for r in rows) if m is not None]
+    marks = [m for m in (gold_mark(r.answers, r.gold, question) for r in rows) if m is not None]
     grant = qual is not None and len(marks) >= qual.min_answers and sum(marks) / len(marks) >= qual.threshold
     reason = None
     if settings.pause_below is not None:
@@ -87,7 +69,7 @@ def after_gold_answer(hub: Assay, actor: Actor, project: Project) -> None:
             # Gold answers before a manager lifted a pause are forgiven.
             marks = [
                 m
-                for m in (score(r.answers, r.gold, question) for r in rows if r.created_at > since)
+                for m in (gold_mark(r.answers, r.gold, question) for r in rows if r.created_at > since)
                 if m is not None
             ]
         reason = _pause_reason(marks, settings.pause_below, settings.pause_min_gold)

@@ -16,6 +16,7 @@ Kinds:
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -65,13 +66,32 @@ def queue_quality_refresh(hub: Assay, conn: Connection, *, org_id: int, project_
     )
 
 
-def _handlers() -> dict[str, Callable[[Assay, Any], Any]]:
-    from assay.workflows import quality
+Handler = Callable[[Assay, Any], Any]
 
-    def refresh(hub: Assay, job: Any) -> Any:
-        return quality.refresh(hub, org_id=int(job.org_id), project_id=int(job.project_id))
+#: Job kind -> what runs it.  Features register here (``@jobs.handler(KIND)``) when imported; the
+#: queue itself knows no feature, and ``FEATURES`` names the modules that hold handlers so that a
+#: worker (or ``assay jobs run``) has them all before it claims a job.
+_HANDLERS: dict[str, Handler] = {}
+FEATURES = ("assay.workflows.quality",)
 
-    return {QUALITY_REFRESH: refresh}
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind`` (called with the hub and the job's row)."""
+
+    def register(fn: Handler) -> Handler:
+        if _HANDLERS.get(kind, fn) is not fn:
+            raise ValueError(f"job kind {kind!r} already has a handler")
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def _handler_for(kind: str) -> Handler | None:
+    if kind not in _HANDLERS:
+        for module in FEATURES:
+            importlib.import_module(module)
+    return _HANDLERS.get(kind)
 
 
 def run_one(
@@ -111,12 +131,12 @@ def run_one(
     }
     waited = round((job.started_at - job.created_at).total_seconds(), 3)
     logs.event(log, "job.claimed", **fields, waited=waited, worker=worker)
-    handler = _handlers().get(job.kind)
+    run = _handler_for(job.kind)
     try:
-        if handler is None:
+        if run is None:
             raise ValueError(f"unknown job kind {job.kind!r}")
         with org_scope(int(job.org_id)):
-            result = handler(hub, job)
+            result = run(hub, job)
     except Exception as exc:  # a failed job is recorded, never lost, and never stops the worker
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
         seconds = logs.seconds_since(started)

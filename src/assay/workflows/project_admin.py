@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 
+from assay import patterns
 from assay.app import Assay
 from assay.domain.documents import load_document
 from assay.domain.people import Actor, Role
@@ -18,7 +18,7 @@ from assay.workflows import access, jobs
 from assay.workflows import projects as project_flows
 from assay.workflows.projects import Project
 
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_STEP = patterns.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def _path(loc: str) -> list[str | int]:

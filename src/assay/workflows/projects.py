@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assay import limits
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ProjectSchema, ProjectSettings, parse_schema, parse_settings
@@ -64,12 +65,8 @@ def from_row(row: Any) -> Project:
 
 
 def check_name(name: Any) -> str:
-    """A project's name: 1 to 200 characters once stripped."""
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-        raise Invalid(
-            "name: a project needs a name of 1 to 200 characters", errors=[{"loc": "name", "msg": "required"}]
-        )
-    return name.strip()
+    """A project's name: a name (``limits.check_name``) of 1 to 200 characters, stripped."""
+    return limits.check_name(name, where="name", max_len=200)
 
 
 def create(

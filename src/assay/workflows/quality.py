@@ -31,7 +31,7 @@ from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
 from assay.storage import projects as project_store
 from assay.storage.people import now
-from assay.workflows import access, adaptive, gates, jobs, workforces
+from assay.workflows import access, adaptive, fitted, gates, jobs, workforces
 from assay.workflows import projects as project_flows
 
 if TYPE_CHECKING:
@@ -222,15 +222,17 @@ def _gold_records(gold_rows: list[Any], question: str) -> _GoldRecords:
     return _GoldRecords({names[user]: mark for user, mark in by_user.items()}, teams)
 
 
-def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+def _fit(project: Any, rows: list[Any]) -> tuple[fitted.Fit, list[tuple[int, int]]]:
     """Fit the project's method on the first categorical question, with gold held fixed.
 
     Returns (per-annotator model figures for the snapshot, [(item id, votes)] of the unsettled
     normal items whose largest posterior reached the adaptive-overlap target).
     """
+    import numpy as np
+
     from assay import quality
 
-    found = gates.primary(project)
+    found = project.schema.primary()
     if found is None:
         return {}, []
     question, book = found
@@ -253,17 +255,19 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
     # sums the workforces' records (``adaptive.team_records``) instead of reading every gold answer.
     team_of = {int(r.user_id): r.workforce_id for r in voting}
     marks = adaptive.gold_records(gold_rows, question, own=True)
-    workers: dict[str, Any] = {}
-    for code, user in enumerate(answers.workers):
-        mine = given[answers.worker == code]
+    # Per annotator in one pass (a mask per annotator was answers x annotators).
+    sums = np.bincount(answers.worker, weights=given, minlength=answers.n_workers)
+    counts = np.bincount(answers.worker, minlength=answers.n_workers)
+    workers: fitted.Fit = {}
+    for code, user in enumerate(answers.workers.tolist()):
         right, seen = marks.get(int(user), (0, 0))
-        workers[str(user)] = {
-            "expected_accuracy": float(mine.mean()),
-            "answers": len(mine),
-            "workforce_id": team_of[int(user)],
-            "gold_right": right,
-            "gold_seen": seen,
-        }
+        workers[int(user)] = fitted.WorkerFit(
+            expected_accuracy=float(sums[code] / counts[code]),
+            answers=int(counts[code]),
+            workforce_id=team_of[int(user)],
+            gold_right=right,
+            gold_seen=seen,
+        )
     target = project.settings.target_confidence
     sure: list[tuple[int, int]] = []
     if target is None:
@@ -279,6 +283,11 @@ def _fit(project: Any, rows: list[Any]) -> tuple[dict[str, Any], list[tuple[int,
         if adaptive.sure_enough(item_votes, question, len(book), accuracy, target):
             sure.append((item_id, len(item_votes)))
     return workers, sure
+
+
+@jobs.handler(jobs.QUALITY_REFRESH)
+def _refresh_job(hub: Assay, job: Any) -> dict[str, Any]:
+    return refresh(hub, org_id=int(job.org_id), project_id=int(job.project_id))
 
 
 def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
@@ -322,7 +331,7 @@ def refresh(hub: Assay, *, org_id: int, project_id: int) -> dict[str, Any]:
                 "method": project.settings.method,
                 "answers": report["answers"],
                 "report": report,
-                "workers": workers,
+                "workers": fitted.dump(workers),
                 "computed_at": now(),
                 "seconds": seconds,
             },
@@ -385,6 +394,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
             **body,
             "paused": gates.pauses(hub, actor, project, workforce_id=scope),
             "adaptive_overlap": None,
+            "gold": None,
             "refreshed": live,
         }
     body = {k: v for k, v in snapshot.report.items() if k != "compartments"}

@@ -19,12 +19,14 @@ import itertools
 from collections import defaultdict
 from typing import Any
 
+from assay import formats
 from assay.app import Assay
+from assay.domain.answers import gold_mark
 from assay.domain.people import Actor
 from assay.storage import answers as answer_store
 from assay.storage import gates as gate_store
-from assay.workflows import gates, workforces
 from assay.workflows import projects as project_flows
+from assay.workflows import workforces
 
 ALPHA = 0.05
 CSV_COLUMNS = (
@@ -74,7 +76,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         object_id=project_id,
         what=f"the vendor report of project {project_id}",
     )
-    found = gates.primary(project)
+    found = project.schema.primary()
     out: dict[str, Any] = {
         "ok": True,
         "project_id": project.id,
@@ -112,7 +114,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         # Gold is scored on each author's own answer: no reviewer's fix or reject moves it.
         marks = [
             m
-            for m in (gates.score(r.own_answers, r.gold, question) for r in mine if r.is_gold)
+            for m in (gold_mark(r.own_answers, r.gold, question) for r in mine if r.is_gold)
             if m is not None
         ]
         gold = quality.proportion(k=sum(marks), n=len(marks))
@@ -143,7 +145,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
                 and not r.is_gold
                 and overall.get(int(r.item_id)) == repr(r.answers[question])
             )
-            or (r.review is None and r.is_gold and gates.score(r.own_answers, r.gold, question))
+            or (r.review is None and r.is_gold and gold_mark(r.own_answers, r.gold, question))
         )
         model = costs.get(name)
         cost: float | None = None
@@ -193,9 +195,7 @@ def to_csv(result: dict[str, Any]) -> str:
             a["value"], a["low"], a["high"], a["n"],
             c["answers_per_hour"], c["accepted"], c["cost"], c["cost_per_accepted"],
         ]  # fmt: skip
-        # A workforce name is user text: keep a spreadsheet from running it as a formula.
-        name = str(cells[0])
-        if name[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            cells[0] = "'" + name
+        # A workforce name is user text: the exports' one rule keeps a spreadsheet from running it.
+        cells[0] = formats.safe_cell(cells[0])
         writer.writerow(["" if v is None else v for v in cells])
     return buffer.getvalue()

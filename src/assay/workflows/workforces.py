@@ -11,13 +11,16 @@ import math
 from typing import Any
 
 from assay.app import Assay
+from assay.domain.answers import show
 from assay.domain.people import WORKFORCE_KINDS, Actor, Role
 from assay.errors import Conflict, Invalid, NotFound
+from assay.limits import check_name
 from assay.storage import gates
 from assay.storage.people import now
 from assay.workflows import access
 
 FIELDS = ("name", "kind", "cost_per_hour", "cost_per_answer")
+MAX_NAME = 100
 
 
 def compartment(hub: Assay, actor: Actor) -> int | None:
@@ -81,13 +84,7 @@ def _clean(body: Any, *, partial: bool) -> dict[str, Any]:
         )
     out: dict[str, Any] = {}
     if "name" in body or not partial:
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-            raise Invalid(
-                "name: a workforce needs a name of 1 to 100 characters",
-                errors=[{"loc": "name", "msg": "required, 1 to 100 characters"}],
-            )
-        out["name"] = name.strip()
+        out["name"] = check_name(body.get("name"), where="name", max_len=MAX_NAME)
     if "kind" in body or not partial:
         kind = body.get("kind", "in_house")
         if kind not in WORKFORCE_KINDS:
@@ -98,20 +95,24 @@ def _clean(body: Any, *, partial: bool) -> dict[str, Any]:
         out["kind"] = kind
     for key in ("cost_per_hour", "cost_per_answer"):
         if key in body:
-            value = body[key]
-            ok = value is None or (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and value >= 0
-            )
-            if not ok:
-                raise Invalid(
-                    f"{key}: {value!r} must be a non-negative number or null",
-                    errors=[{"loc": key, "msg": "must be a non-negative number or null"}],
-                )
-            out[key] = None if value is None else float(value)
+            out[key] = _cost(key, body[key])
     return out
+
+
+def _cost(key: str, value: Any) -> float | None:
+    """A non-negative, finite amount, or None; an integer too large for a float is refused, not a 500."""
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond 1.8e308
+            number = None
+    if number is None or not math.isfinite(number) or number < 0:
+        msg = "must be a non-negative number or null"
+        raise Invalid(f"{key}: {show(value)} {msg}", errors=[{"loc": key, "msg": msg}])
+    return number
 
 
 def _one_cost_model(values: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from assay.domain.people import Role
 from assay.errors import Invalid
 from assay.web.api.openapi import DescribedRoute, refusals
 from assay.web.deps import ActorDep, HubDep, Id, requires
+from assay.web.headers import attachment
 from assay.web.schemas.items import GoldCreate, GoldPublic
 from assay.web.schemas.quality import FlagList, PauseLifted, VendorReport
 from assay.web.schemas.workforces import (
@@ -86,7 +87,7 @@ async def vendor_report(
         return Response(
             vendors.to_csv(result),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="vendors-{project_id}.csv"'},
+            headers={"Content-Disposition": attachment(f"vendors-{project_id}.csv")},
         )
     return result
 

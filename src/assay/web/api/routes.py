@@ -15,6 +15,7 @@ from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
 from assay.web.api.openapi import DescribedRoute, component, refusals, streamed
 from assay.web.deps import ActorDep, HubDep, Id, requires
+from assay.web.headers import attachment
 from assay.web.schemas.annotate import (
     AnnotationPublic,
     Done,
@@ -138,7 +139,7 @@ async def import_items(
             project,
             source=spool,  # type: ignore[arg-type]
             fmt=fmt,
-            name="request body",
+            name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
             batch=batch,
         )
@@ -233,15 +234,16 @@ async def export_project(
     project_id: Id,
     hub: HubDep,
     actor: ActorDep,
-    format: Annotated[str, Query(description="jsonl, csv, parquet, dpo or sft")] = "jsonl",
+    query: Annotated[export.ExportQuery, Query()],
 ) -> StreamingResponse:
+    format, filters = query.format, query.filters()
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="project.export")
-    chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format)
-    filename = f"{project.name}.{export.EXTENSIONS[format]}".replace('"', "")
+    chunks = await run_in_threadpool(export.stream, hub, actor, project, fmt=format, filters=filters)
+    filename = f"{project.name}.{export.EXTENSIONS[format]}"
     return StreamingResponse(
         iterate_in_threadpool(chunks),
         media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )
 
 

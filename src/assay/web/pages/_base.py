@@ -19,6 +19,7 @@ from assay import keys
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.errors import AssayError, Forbidden, NotFound
+from assay.limits import check_text
 from assay.web import render, sessions
 from assay.web.deps import HubDep, client_ip, enter_org
 from assay.workflows import access
@@ -144,8 +145,9 @@ async def checked_form(request: Request, page: Page) -> FormData:
 
 
 def field(form: FormData, name: str, default: str = "") -> str:
+    """A form value as text; one holding NUL or a lone surrogate is refused (422 naming the field)."""
     value = form.get(name)
-    return value if isinstance(value, str) else default
+    return check_text(value, where=name) if isinstance(value, str) else default
 
 
 def login_url(next_path: str) -> str:

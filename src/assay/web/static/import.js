@@ -45,8 +45,9 @@ form.addEventListener("submit", (event) => {
       if (count) count.textContent = String(Number(count.textContent) + body.imported);
     } else {
       status.className = "error";
-      const lines = (body.errors || []).slice(0, 10).map((e) => `${e.loc}: ${e.msg}`);
-      status.textContent = [body.error || `error ${xhr.status}`, ...lines].join("\n");
+      // The message already says the first problem (and how many more there are): list the rest.
+      const more = (body.errors || []).slice(1, 10).map((e) => `${e.loc}: ${e.msg}`);
+      status.textContent = [body.error || `error ${xhr.status}`, ...more].join("\n");
     }
   });
   xhr.addEventListener("error", () => {

@@ -2,9 +2,14 @@
 //
 // Nothing here parses HTML: every piece of the source ends up in a text node or in one of a few
 // whitelisted elements built with createElement.  Raw HTML therefore shows as the characters it
-// is made of.  Links keep only http(s) targets and open in a new tab without a referrer; images are
-// never loaded (a remote image would tell its host who reads which item): their alt text and
-// address are shown as text instead.
+// is made of.  A link keeps its target only when that is an absolute http(s) URL with a host (the
+// server's renderer, web/render.py, has the same rule): relative and protocol-relative ("//host")
+// targets, mailto: and every other scheme keep their words and lose the link.  Kept links open in a
+// new tab without a referrer.  Images are never loaded (a remote image would tell its host who reads
+// which item): their alt text and address are shown as text instead.
+//
+// The source is untrusted, so every pattern here runs in linear time (no pattern can backtrack
+// over a long run of one character), and no scan restarts from every position.
 
 const SAFE_SCHEME = /^https?:\/\//i;
 
@@ -48,9 +53,21 @@ function destination(text, at) {
   return null;
 }
 
+// Whether a link target may be kept: an absolute http(s) URL with a host.
+export function isSafeUrl(url) {
+  const trimmed = String(url ?? "").trim();
+  if (!SAFE_SCHEME.test(trimmed)) return false;
+  try {
+    const parsed = new URL(trimmed);
+    return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 export function safeLink(url, label) {
   const trimmed = url.trim();
-  if (!SAFE_SCHEME.test(trimmed)) return null;
+  if (!isSafeUrl(trimmed)) return null;
   const a = el("a");
   a.href = trimmed;
   a.rel = "noopener noreferrer nofollow";
@@ -70,10 +87,15 @@ const EMPHASIS = [
   ["_", "em"],
 ];
 
+const TICKS = /`+/y;
+const AUTOLINK = /<(https?:\/\/[^\s<>]+)>/iy;
+
 // Inline content: code spans, links, images (as text), emphasis, hard line breaks.
 export function inline(text) {
   const out = [];
   let plain = "";
+  // Marks found to have no closer after some position: later openers of that mark need not search.
+  const unclosed = new Map();
   const flush = () => {
     if (plain) out.push(document.createTextNode(plain));
     plain = "";
@@ -93,7 +115,8 @@ export function inline(text) {
       continue;
     }
     if (c === "`") {
-      const ticks = /^`+/.exec(text.slice(i))[0];
+      TICKS.lastIndex = i;
+      const ticks = TICKS.exec(text)[0];
       const close = text.indexOf(ticks, i + ticks.length);
       if (close > 0) {
         flush();
@@ -140,7 +163,8 @@ export function inline(text) {
       }
     }
     if (c === "<") {
-      const auto = /^<(https?:\/\/[^\s<>]+)>/i.exec(text.slice(i));
+      AUTOLINK.lastIndex = i;
+      const auto = AUTOLINK.exec(text);
       if (auto) {
         flush();
         out.push(safeLink(auto[1], null));
@@ -155,9 +179,14 @@ export function inline(text) {
       if (!next || /\s/.test(next)) continue;
       // Intraword underscores (snake_case) are not emphasis.
       if (mark[0] === "_" && i > 0 && /\w/.test(text[i - 1])) continue;
+      if (unclosed.has(mark) && unclosed.get(mark) <= i) continue;
       let close = text.indexOf(mark, i + mark.length + 1);
       while (close > 0 && /\s/.test(text[close - 1])) close = text.indexOf(mark, close + 1);
-      if (close < 0 || text.slice(i, close).includes("\n\n")) continue;
+      if (close < 0) {
+        unclosed.set(mark, i);
+        continue;
+      }
+      if (text.slice(i, close).includes("\n\n")) continue;
       flush();
       const node = el(tag);
       node.append(...inline(text.slice(i + mark.length, close)));
@@ -174,13 +203,43 @@ export function inline(text) {
   return out;
 }
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([\w+-]*)/;
-const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
-const BULLET = /^ {0,3}([-*+])\s+(.*)$/;
-const ORDERED = /^ {0,3}(\d{1,9})[.)]\s+(.*)$/;
-const RULE = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
-const QUOTE = /^ {0,3}>\s?(.*)$/;
-const TABLE_SEP = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+// Each pattern matches at the start of a line and then takes the rest of it whole ([^]*), so none
+// can backtrack: a heading's closing hashes and a table's separator are taken apart by code.
+const FENCE = /^ {0,3}(`{3,}|~{3,})[ \t]*([\w+-]*)/;
+const HEADING = /^ {0,3}(#{1,6})[ \t]+([^]*)$/;
+const BULLET = /^ {0,3}([-*+])[ \t]+([^]*)$/;
+const ORDERED = /^ {0,3}(\d{1,9})[.)][ \t]+([^]*)$/;
+const QUOTE = /^ {0,3}>[ \t]?([^]*)$/;
+const SEP_CELL = /^:?-+:?$/;
+
+// "## Title ##" -> "Title": trailing spaces, then a closing run of # after a space.
+function headingText(text) {
+  let end = text.length;
+  while (end > 0 && /\s/.test(text[end - 1])) end -= 1;
+  let hashes = end;
+  while (hashes > 0 && text[hashes - 1] === "#") hashes -= 1;
+  if (hashes < end && (hashes === 0 || /\s/.test(text[hashes - 1]))) end = hashes;
+  while (end > 0 && /\s/.test(text[end - 1])) end -= 1;
+  return text.slice(0, end);
+}
+
+// A thematic break: three or more of one of - * _, with only spaces between.
+function isRule(line) {
+  const body = line.replace(/^ {0,3}/, "");
+  const mark = body[0];
+  if (mark !== "-" && mark !== "*" && mark !== "_") return false;
+  let count = 0;
+  for (const c of body) {
+    if (c === mark) count += 1;
+    else if (c !== " " && c !== "\t") return false;
+  }
+  return count >= 3;
+}
+
+function isTableSep(line) {
+  const row = line.trim().replace(/^\|/, "").replace(/\|$/, "");
+  return row.split("|").every((cell) => SEP_CELL.test(cell.trim()));
+}
 
 function cells(line) {
   return line
@@ -280,10 +339,10 @@ export function renderMarkdown(source) {
       flushPara();
       // Item headings sit inside the page's own structure: shift them below its h2.
       const h = el(`h${Math.min(6, m[1].length + 2)}`, "md-heading");
-      h.append(...inline(m[2]));
+      h.append(...inline(headingText(m[2])));
       frag.append(h);
       i += 1;
-    } else if (RULE.test(line) && !para.length) {
+    } else if (isRule(line) && !para.length) {
       frag.append(el("hr"));
       i += 1;
     } else if (BULLET.test(line) || ORDERED.test(line)) {
@@ -301,7 +360,7 @@ export function renderMarkdown(source) {
       const quote = el("blockquote");
       quote.append(renderMarkdown(body.join("\n")));
       frag.append(quote);
-    } else if (line.includes("|") && i + 1 < lines.length && TABLE_SEP.test(lines[i + 1])) {
+    } else if (line.includes("|") && i + 1 < lines.length && isTableSep(lines[i + 1])) {
       flushPara();
       const rows = [];
       while (i < lines.length && lines[i].includes("|")) {
