@@ -217,11 +217,15 @@ QUERIES: dict[tuple[str, str], str] = {
 }
 
 
+# A mount is called on one file it serves.
+STATIC_FILES = {"/static": "/static/app.css", "/static/swagger-ui": "/static/swagger-ui/swagger-ui.css"}
+
+
 def build_call(world: World, method: str, path: str, actor: str, obj: str) -> Call:
     is_api = path.startswith("/api/")
     url = path.format(**path_values(world, method, path, obj)) + QUERIES.get((method, path), "")
-    if path == "/static":
-        url = "/static/app.css"
+    if path in STATIC_FILES:
+        url = STATIC_FILES[path]
     call = Call(method=method, url=url)
     extra = BODIES.get((method, path), lambda w, o: {})(world, obj)
     call.json_body = extra.get("json_body")

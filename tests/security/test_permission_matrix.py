@@ -40,6 +40,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None),
     ("GET", "/static"): Rule(None),
     ("GET", "/api/v1/openapi.json"): Rule(None),
+    ("GET", "/api/docs"): Rule(None),
+    ("GET", "/static/swagger-ui"): Rule(None),
     ("GET", "/login"): Rule(None),
     ("POST", "/login"): Rule(None, ok=400),  # a form without its login cookie is refused for everyone
     # JSON API: the role first, everywhere

@@ -1,9 +1,11 @@
 """Property-based fuzzing of the JSON API from its own OpenAPI spec, as each kind of caller.
 
 Every operation of /api/v1/openapi.json is called with schemathesis-generated parameters and bodies
-as an owner, a manager, an annotator and without a token: no call may crash (500), and every error
-must come in the canonical shape ``{"ok": false, "error", "errors", "status"}``.  Bounded and
-derandomised so that a run is quick and repeatable.
+as an owner, a manager, an annotator and without a token: no call may crash (500), every error
+must come in the canonical shape ``{"ok": false, "error", "errors", "status"}``, and every response
+must be one the document declares for that operation: its status, its content type and, for JSON,
+its schema (``ErrorBody`` for errors, the route's model otherwise).  Bounded and derandomised so
+that a run is quick and repeatable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.security.conftest import World
 
@@ -21,6 +29,13 @@ ROLES = ("owner", "manager", "annotator_a", "anonymous")
 # The adversarial run adds the reviewer, who reaches the review and gold routes.
 HOSTILE_ROLES = ("owner", "manager", "reviewer", "annotator_a", "anonymous")
 MAX_EXAMPLES = 12
+# The response is what the document says it is; not_a_server_error first, so a 500 reads as one.
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def check_response(response: Any, *, where: str) -> None:
@@ -59,6 +74,7 @@ def test_api_fuzz_no_crash_and_canonical_errors(world: World) -> None:
                 response = case.call(headers=headers)
                 calls += 1
                 check_response(response, where=f"{role} {case.method} {case.formatted_path}")
+                case.validate_response(response, checks=CONFORMANCE)
 
         fuzz()
     assert calls >= len(operations) * len(ROLES)

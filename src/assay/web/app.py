@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import assay
 from assay import keys
 from assay.app import Assay
-from assay.web import errors, pages, sessions
+from assay.web import docs, errors, pages, sessions
 from assay.web.accesslog import AccessLog
+from assay.web.api import openapi
 from assay.web.api.routes import router as api_router
 from assay.web.ratelimit import RateLimit
 
@@ -88,23 +89,30 @@ class Guard:
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assay</title></head>
 <body><main><h1>assay</h1><p>The server is running. The JSON API lives under
-<code>/api/v1</code>; its OpenAPI description is at
-<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p><p>{why}.</p></main></body></html>"""
+<code>/api/v1</code>: read its <a href="/api/docs">interactive documentation</a>, or its
+OpenAPI description at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p><p>{why}.</p></main></body></html>"""
 
 
 def create_app(hub: Assay) -> ASGIApp:
     app = FastAPI(
         title="assay",
         version=assay.__version__,
+        description="The JSON API of assay. Errors always come as `ErrorBody`; "
+        "interactive documentation at [/api/docs](/api/docs).",
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # the bundled docs pages load scripts from a CDN; the spec itself is served
+        # FastAPI's own docs pages load their scripts from a CDN; ours come from a package (web/docs.py).
+        docs_url=None,
         redoc_url=None,
+        # One schema per model for requests and responses alike: generated clients get one class each.
+        separate_input_output_schemas=False,
     )
     app.state.assay = hub
     errors.install(app)
     pages.install(app)
     app.include_router(api_router)
     app.include_router(pages.router)
+    openapi.install(app)
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

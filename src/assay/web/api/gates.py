@@ -6,19 +6,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assay.domain.people import Role
 from assay.errors import Invalid
-from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
+from assay.web.api.openapi import DescribedRoute, refusals
+from assay.web.deps import ActorDep, HubDep, Id, requires
 from assay.web.headers import attachment
+from assay.web.schemas.items import GoldCreate, GoldPublic
+from assay.web.schemas.quality import FlagList, PauseLifted, VendorReport
+from assay.web.schemas.workforces import (
+    WorkforceCreateBody,
+    WorkforceList,
+    WorkforceSaved,
+    WorkforceUpdateBody,
+)
 from assay.workflows import workforces
 
-router = APIRouter(route_class=AuthorisedRoute)
+router = APIRouter(route_class=DescribedRoute)
 
 
-@router.get("/workforces", tags=["workforces"])
+@router.get("/workforces", tags=["workforces"], response_model=WorkforceList)
 @requires(Role.MANAGER)
 async def list_workforces(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Every workforce of the organisation with its kind, cost model and active members."""
@@ -26,25 +34,29 @@ async def list_workforces(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     return {"ok": True, "workforces": found}
 
 
-@router.post("/workforces", status_code=201, tags=["workforces"])
+@router.post(
+    "/workforces",
+    status_code=201,
+    tags=["workforces"],
+    response_model=WorkforceSaved,
+    responses=refusals(409),
+)
 @requires(Role.MANAGER)
 async def create_workforce(
-    hub: HubDep,
-    actor: ActorDep,
-    body: Annotated[
-        dict[str, Any], Body(description="{name, kind: in_house|vendor, cost_per_hour | cost_per_answer}")
-    ],
+    hub: HubDep, actor: ActorDep, body: Annotated[WorkforceCreateBody, Body()]
 ) -> dict[str, Any]:
     return {"ok": True, **await run_in_threadpool(workforces.create, hub, actor, body)}
 
 
-@router.patch("/workforces/{workforce_id}", tags=["workforces"])
+@router.patch(
+    "/workforces/{workforce_id}",
+    tags=["workforces"],
+    response_model=WorkforceSaved,
+    responses=refusals(409),
+)
 @requires(Role.MANAGER)
 async def update_workforce(
-    workforce_id: Id,
-    hub: HubDep,
-    actor: ActorDep,
-    body: Annotated[dict[str, Any], Body(description="any of name, kind, cost_per_hour, cost_per_answer")],
+    workforce_id: Id, hub: HubDep, actor: ActorDep, body: Annotated[WorkforceUpdateBody, Body()]
 ) -> dict[str, Any]:
     return {"ok": True, **await run_in_threadpool(workforces.update, hub, actor, workforce_id, body)}
 
@@ -52,7 +64,8 @@ async def update_workforce(
 @router.get(
     "/projects/{project_id}/vendors",
     tags=["quality"],
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    response_model=VendorReport,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 @requires(Role.MANAGER)
 async def vendor_report(
@@ -79,22 +92,22 @@ async def vendor_report(
     return result
 
 
-class GoldBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: dict[str, Any] = Field(description="the known answers, {question: value}")
-
-
-@router.post("/items/{item_id}/gold", status_code=201, tags=["items"])
+@router.post(
+    "/items/{item_id}/gold",
+    status_code=201,
+    tags=["items"],
+    response_model=GoldPublic,
+    responses=refusals(409),
+)
 @requires(Role.MANAGER)
-async def promote_gold(item_id: Id, body: GoldBody, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
+async def promote_gold(item_id: Id, body: GoldCreate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Make a reviewed (accepted or fixed) item gold with these known answers."""
     from assay.workflows import gates
 
     return await run_in_threadpool(gates.promote_gold, hub, actor, item_id, answers=body.answers)
 
 
-@router.delete("/projects/{project_id}/pauses/{pause_id}", tags=["quality"])
+@router.delete("/projects/{project_id}/pauses/{pause_id}", tags=["quality"], response_model=PauseLifted)
 @requires(Role.MANAGER)
 async def lift_pause(project_id: Id, pause_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Lift an annotator's pause on a project; only gold answers after the lift count from now on."""
@@ -103,7 +116,7 @@ async def lift_pause(project_id: Id, pause_id: Id, hub: HubDep, actor: ActorDep)
     return await run_in_threadpool(gates.lift_pause, hub, actor, project_id, pause_id)
 
 
-@router.get("/projects/{project_id}/flags", tags=["quality"])
+@router.get("/projects/{project_id}/flags", tags=["quality"], response_model=FlagList)
 @requires(Role.REVIEWER)
 async def project_flags(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Annotations flagged as too fast, constant, pasted or machine-written, for review."""

@@ -7,44 +7,36 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assay.domain.people import Role
 from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
-from assay.web.deps import ActorDep, AuthorisedRoute, HubDep, Id, requires
+from assay.web.api.openapi import DescribedRoute, component, refusals, streamed
+from assay.web.deps import ActorDep, HubDep, Id, requires
 from assay.web.headers import attachment
+from assay.web.schemas.annotate import (
+    AnnotationPublic,
+    Done,
+    LeaseExtended,
+    LeasePublic,
+    Revision,
+    RevisionPublic,
+    Submission,
+)
+from assay.web.schemas.items import ImportResult, ItemDetail, ItemRecord, import_body
+from assay.web.schemas.projects import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
+from assay.web.schemas.quality import QualityReport
 from assay.workflows import annotate, export, ingest
 from assay.workflows import projects as project_flows
 
-router = APIRouter(prefix="/api/v1", route_class=AuthorisedRoute)
+router = APIRouter(prefix="/api/v1", route_class=DescribedRoute)
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    name: str = Field(description="Unique within the organisation.")
-    project_schema: dict[str, Any] = Field(alias="schema", description="Inputs and questions (DESIGN §3).")
-    settings: dict[str, Any] | None = Field(
-        default=None, description="Overlap, gold rate, lease, workforces…"
-    )
-    description: str = ""
-
-
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: dict[str, Any] = Field(description="question name → answer")
-    duration_ms: int | None = Field(default=None, ge=0, description="time spent on the item")
-    client: dict[str, Any] | None = Field(
-        default=None,
-        description="what the annotation screen observed, e.g. {'text': {question: {'pastes', 'pasted_chars'}}}",
-    )
-
-
-@router.post("/projects", status_code=201, tags=["projects"])
+@router.post(
+    "/projects", status_code=201, tags=["projects"], response_model=ProjectPublic, responses=refusals(409)
+)
 @requires(Role.MANAGER)
 async def create_project(body: ProjectCreate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     project = await run_in_threadpool(
@@ -52,14 +44,14 @@ async def create_project(body: ProjectCreate, hub: HubDep, actor: ActorDep) -> d
         hub,
         actor,
         name=body.name,
-        schema=body.project_schema,
-        settings=body.settings,
+        schema=body.project_schema.model_dump(mode="json", exclude_none=True),
+        settings=None if body.settings is None else body.settings.model_dump(mode="json"),
         description=body.description,
     )
     return project.public()
 
 
-@router.get("/projects", tags=["projects"])
+@router.get("/projects", tags=["projects"], response_model=ProjectList)
 @requires(Role.ANNOTATOR)
 async def list_projects(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     def work() -> list[dict[str, Any]]:
@@ -68,7 +60,7 @@ async def list_projects(hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     return {"ok": True, "projects": await run_in_threadpool(work)}
 
 
-@router.get("/projects/{project_id}", tags=["projects"])
+@router.get("/projects/{project_id}", tags=["projects"], response_model=ProjectPublic)
 @requires(Role.ANNOTATOR)
 async def get_project(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     def work() -> dict[str, Any]:
@@ -78,17 +70,9 @@ async def get_project(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str,
     return await run_in_threadpool(work)
 
 
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, description="A new name, unique within the organisation.")
-    description: str | None = None
-    settings: dict[str, Any] | None = Field(
-        default=None, description="Settings to change; merged into the current ones and validated whole."
-    )
-
-
-@router.patch("/projects/{project_id}", tags=["projects"])
+@router.patch(
+    "/projects/{project_id}", tags=["projects"], response_model=ProjectPublic, responses=refusals(409)
+)
 @requires(Role.MANAGER)
 async def update_project(project_id: Id, body: ProjectUpdate, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Change a project; its items are reconciled with new settings (a raised overlap reopens them)."""
@@ -103,7 +87,15 @@ async def update_project(project_id: Id, body: ProjectUpdate, hub: HubDep, actor
     return await run_in_threadpool(work)
 
 
-@router.post("/projects/{project_id}/items", status_code=201, tags=["items"])
+@router.post(
+    "/projects/{project_id}/items",
+    status_code=201,
+    tags=["items"],
+    response_model=ImportResult,
+    responses=refusals(409),
+    # The route streams the body itself (after authorisation, to disk): described, not parsed.
+    openapi_extra={"requestBody": import_body(component(ItemRecord))},
+)
 @requires(Role.MANAGER)
 async def import_items(
     project_id: Id,
@@ -159,6 +151,7 @@ async def import_items(
 @router.get(
     "/projects/{project_id}/next",
     tags=["annotate"],
+    response_model=LeasePublic,
     responses={204: {"description": "nothing is left for the caller"}},
 )
 @requires(Role.ANNOTATOR)
@@ -169,7 +162,13 @@ async def next_item(project_id: Id, hub: HubDep, actor: ActorDep) -> Any:
     return lease.public()
 
 
-@router.post("/assignments/{assignment_id}/submit", status_code=201, tags=["annotate"])
+@router.post(
+    "/assignments/{assignment_id}/submit",
+    status_code=201,
+    tags=["annotate"],
+    response_model=AnnotationPublic,
+    responses=refusals(409),
+)
 @requires(Role.ANNOTATOR)
 async def submit(
     assignment_id: Id,
@@ -197,21 +196,28 @@ async def submit(
     return JSONResponse({"ok": True, **annotation}, status_code=201, headers=headers, background=after)
 
 
-@router.post("/assignments/{assignment_id}/skip", tags=["annotate"])
+@router.post(
+    "/assignments/{assignment_id}/skip", tags=["annotate"], response_model=Done, responses=refusals(409)
+)
 @requires(Role.ANNOTATOR)
 async def skip(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     await run_in_threadpool(annotate.skip, hub, actor, assignment_id)
     return {"ok": True}
 
 
-@router.post("/assignments/{assignment_id}/extend", tags=["annotate"])
+@router.post(
+    "/assignments/{assignment_id}/extend",
+    tags=["annotate"],
+    response_model=LeaseExtended,
+    responses=refusals(409),
+)
 @requires(Role.ANNOTATOR)
 async def extend(assignment_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Renew a live lease for another lease period."""
     return await run_in_threadpool(annotate.extend, hub, actor, assignment_id)
 
 
-@router.get("/items/{item_id}", tags=["items"])
+@router.get("/items/{item_id}", tags=["items"], response_model=ItemDetail)
 @requires(Role.REVIEWER)
 async def get_item(item_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     return await run_in_threadpool(export.item_detail, hub, actor, item_id)
@@ -220,7 +226,8 @@ async def get_item(item_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
 @router.get(
     "/projects/{project_id}/export",
     tags=["export"],
-    responses={200: {"description": "the export, streamed", "content": {"application/x-ndjson": {}}}},
+    response_class=Response,
+    responses=streamed("the export, streamed", export.MEDIA_TYPES.values()),
 )
 @requires(Role.MANAGER)
 async def export_project(
@@ -240,7 +247,7 @@ async def export_project(
     )
 
 
-@router.get("/projects/{project_id}/quality", tags=["quality"])
+@router.get("/projects/{project_id}/quality", tags=["quality"], response_model=QualityReport)
 @requires(Role.REVIEWER)
 async def project_quality(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Agreement with 95% intervals, and per-annotator and per-workforce scorecards."""
@@ -249,13 +256,13 @@ async def project_quality(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[
     return await run_in_threadpool(quality.project_quality, hub, actor, project_id)
 
 
-class Revision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: dict[str, Any] = Field(description="the corrected answers (all of them)")
-
-
-@router.post("/annotations/{annotation_id}/revise", status_code=201, tags=["annotate"])
+@router.post(
+    "/annotations/{annotation_id}/revise",
+    status_code=201,
+    tags=["annotate"],
+    response_model=RevisionPublic,
+    responses=refusals(409),
+)
 @requires(Role.ANNOTATOR)
 async def revise(annotation_id: Id, body: Revision, hub: HubDep, actor: ActorDep) -> dict[str, Any]:
     """Correct one's own answer while its lease holds (undo); stored as a correction, never an overwrite."""
