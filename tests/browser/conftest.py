@@ -156,8 +156,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(live: Live) -> Iterator[Any]:
+    # Package scope, not session: while Playwright's sync API is open it marks its event loop as
+    # running on the main thread, and every later test would then believe it runs inside a loop.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,21 +55,7 @@ def _call(
     async def run() -> None:
         await app(scope, receive, send)
 
-    # A thread of its own, with its own event loop: the test process may already run one (the
-    # browser tests' Playwright does), and asyncio.run cannot nest.
-    failed: list[BaseException] = []
-
-    def drive() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as exc:  # pragma: no cover - re-raised below
-            failed.append(exc)
-
-    worker = threading.Thread(target=drive)
-    worker.start()
-    worker.join()
-    if failed:
-        raise failed[0]
+    asyncio.run(run())
     return status, pulled
 
 
