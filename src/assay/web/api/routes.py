@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
@@ -14,7 +15,7 @@ from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
 from assay.web.api.openapi import DescribedRoute, component, refusals, streamed
-from assay.web.deps import ActorDep, HubDep, Id, requires
+from assay.web.deps import ActorDep, HubDep, Id, OffloadDep, requires
 from assay.web.headers import attachment
 from assay.web.schemas.annotate import (
     AnnotationPublic,
@@ -102,6 +103,7 @@ async def import_items(
     request: Request,
     hub: HubDep,
     actor: ActorDep,
+    offload: OffloadDep,
     format: Annotated[
         str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")
     ] = None,
@@ -120,8 +122,8 @@ async def import_items(
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
     # Spool to disk so that memory stays flat however large the upload, and so that the import
-    # runs in a worker thread over an ordinary file.
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed below
+    # runs over an ordinary file in a worker process (``web.offload``), not in the server's threads.
+    spool = tempfile.NamedTemporaryFile(prefix="assay-import-", delete=False)  # noqa: SIM115 - removed below
     try:
         size = 0
         async for chunk in request.stream():
@@ -129,15 +131,14 @@ async def import_items(
             if size > limit:
                 raise TooLarge(f"the upload is larger than {limit} bytes (ASSAY_MAX_IMPORT_BYTES)")
             spool.write(chunk)
+        spool.close()
         if size == 0:
             raise Invalid("the request body is empty; send the items as JSON, NDJSON, CSV or Parquet")
-        spool.seek(0)
-        result = await run_in_threadpool(
-            ingest.import_items,
-            hub,
+        result = await offload.run(
+            ingest.import_file,
             actor,
             project,
-            source=spool,  # type: ignore[arg-type]
+            path=spool.name,
             fmt=fmt,
             name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
@@ -145,6 +146,7 @@ async def import_items(
         )
     finally:
         spool.close()
+        Path(spool.name).unlink(missing_ok=True)
     return result.public()
 
 
