@@ -49,3 +49,29 @@ def test_a_write_transaction_holds_the_writer_lock_and_lets_it_go(tmp_path: Path
             assert _free(lock)
     finally:
         db.dispose()
+
+
+def test_a_writer_that_never_lets_go_fails_the_waiter_as_sqlite_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiter is never hung forever (another process stuck in a transaction, or a second
+    connection in the same thread): after the busy timeout it gets SQLite's own error."""
+    import sqlite3
+
+    from assay.storage import engine
+
+    db = Database(f"sqlite:///{tmp_path / 'assay.db'}")
+    try:
+        metadata.create_all(db.write_engine)
+        monkeypatch.setattr(engine, "WRITER_WAIT_S", 0.2)
+        holder = os.open(tmp_path / "assay.db-writer", os.O_RDWR)
+        try:
+            fcntl.flock(holder, fcntl.LOCK_EX)
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"), db.write():
+                pass
+        finally:
+            os.close(holder)
+        with db.write() as conn:  # let go: the next writer gets it at once
+            conn.exec_driver_sql("SELECT 1")
+    finally:
+        db.dispose()

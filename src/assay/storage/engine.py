@@ -6,8 +6,8 @@ SQLite's default deferred transactions).  Writers of different processes (the se
 import processes, a CLI command) queue for SQLite's one write lock on a lock file beside the
 database (``flock``), not in SQLite's busy handler: that one sleeps 25 to 100 ms between tries,
 so a request waiting behind an import that writes chunk after chunk lost race after race (one
-`submit` waited 1.5 s while the import held the lock for milliseconds at a time), where the
-kernel wakes a waiter the moment the lock is let go.  Reads use plain deferred transactions and never block
+`submit` waited 1.5 s while the import held the lock for milliseconds at a time), where the lock
+file is polled every millisecond at most (and gives up, as SQLite would, after its busy timeout).  Reads use plain deferred transactions and never block
 writers under WAL.  PostgreSQL: one pooled engine; overlap and idempotency are enforced by guarded
 UPDATEs and unique constraints, so READ COMMITTED is enough.
 
@@ -89,6 +89,28 @@ def _use_wal(cur: sqlite3.Cursor) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
 
 
+WRITER_WAIT_S = 60.0  # as long as SQLite's own busy timeout
+
+
+def _take_writer_lock(fd: int) -> None:
+    """Take the writer lock, waiting at most ``WRITER_WAIT_S``, then fail as SQLite would ("database
+    is locked").  Polled (every 50 µs at first, every millisecond at most) rather than blocked on: a writer that never lets
+    go (a second connection in the same thread, a hung process) must not hang its waiter forever."""
+    deadline = time.monotonic() + WRITER_WAIT_S
+    pause = 0.00005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError(
+                    f"database is locked: another writer held it for {WRITER_WAIT_S:.0f} s"
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.001)
+
+
 def _sqlite_engine(url: str, *, write: bool) -> Engine:
     engine = sa.create_engine(
         url,
@@ -133,7 +155,7 @@ def _sqlite_engine(url: str, *, write: bool) -> Engine:
     def _on_begin(conn: Connection) -> None:
         fd = conn.connection.info.get("writer_lock")
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until the connection goes back to the pool
+            _take_writer_lock(fd)  # held until the connection goes back to the pool
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "checkin")
