@@ -4,12 +4,13 @@ SQLite: WAL, foreign keys on, a busy timeout, and every write transaction starts
 ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgrade (the failure mode of
 SQLite's default deferred transactions).  Writers of different processes (the server, its job and
 import processes, a CLI command) queue for SQLite's one write lock on a lock file beside the
-database (``flock``), not in SQLite's busy handler: that one sleeps 25 to 100 ms between tries,
-so a request waiting behind an import that writes chunk after chunk lost race after race (one
+database (``flock``), not in SQLite's busy handler: that one sleeps 25 to 100 ms between tries, so
+a request waiting behind an import that writes chunk after chunk lost race after race (one
 `submit` waited 1.5 s while the import held the lock for milliseconds at a time), where the lock
-file is polled every millisecond at most (and gives up, as SQLite would, after its busy timeout).  Reads use plain deferred transactions and never block
-writers under WAL.  PostgreSQL: one pooled engine; overlap and idempotency are enforced by guarded
-UPDATEs and unique constraints, so READ COMMITTED is enough.
+file is polled every millisecond at most (and gives up, as SQLite would, after its busy timeout).
+Reads use plain deferred transactions and never block writers under WAL.  PostgreSQL: one pooled
+engine; overlap and idempotency are enforced by guarded UPDATEs and unique constraints, so READ
+COMMITTED is enough.
 
 Row-level security (PostgreSQL): every query is scoped by organisation in SQL already; as a second
 wall, migration 0005 forces a policy on every tenant table that admits only the rows of the
@@ -94,8 +95,9 @@ WRITER_WAIT_S = 60.0  # as long as SQLite's own busy timeout
 
 def _take_writer_lock(fd: int) -> None:
     """Take the writer lock, waiting at most ``WRITER_WAIT_S``, then fail as SQLite would ("database
-    is locked").  Polled (every 50 µs at first, every millisecond at most) rather than blocked on: a writer that never lets
-    go (a second connection in the same thread, a hung process) must not hang its waiter forever."""
+    is locked").  Polled (every 50 µs at first, every millisecond at most) rather than blocked on:
+    a writer that never lets go (a second connection in the same thread, a hung process) must not
+    hang its waiter forever."""
     deadline = time.monotonic() + WRITER_WAIT_S
     pause = 0.00005
     while True:
