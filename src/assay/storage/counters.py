@@ -54,6 +54,23 @@ def release(conn: Connection, *, item_id: int, overlap: int, gold_cap: int, coun
     )
 
 
+def delivered(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> None:
+    """One unit of an item's cap taken by an answer given outside assay (an imported delivery).
+
+    Unlike ``claim`` it cannot be refused: the answer exists already, and throwing it away because
+    the item is full would lose the vendor's work.  It counts exactly as a submitted answer does,
+    so an item with its overlap of imported answers is offered to nobody; ``open`` follows the same
+    rule (past the cap it stays closed).  The answer itself is counted by ``answered``."""
+    cap = _cap(overlap, gold_cap)
+    conn.execute(
+        items.update()
+        .where(items.c.id == item_id)
+        .values(
+            claimed=items.c.claimed + 1, open=sa.and_(sa.not_(items.c.settled), items.c.claimed + 1 < cap)
+        )
+    )
+
+
 def answered(conn: Connection, *, item_id: int) -> None:
     """One more answer stored for the item (its lease's unit of the cap was claimed already)."""
     conn.execute(items.update().where(items.c.id == item_id).values(answered=items.c.answered + 1))

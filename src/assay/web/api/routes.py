@@ -25,6 +25,7 @@ from assay.web.schemas.annotate import (
     RevisionPublic,
     Submission,
 )
+from assay.web.schemas.deliveries import ANSWER_COLUMNS, AnswerRecord, AnswersImportResult
 from assay.web.schemas.items import ImportResult, ItemDetail, ItemRecord, import_body
 from assay.web.schemas.projects import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
 from assay.web.schemas.quality import QualityReport
@@ -115,23 +116,8 @@ async def import_items(
     """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")
     fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
-    limit = hub.config.max_import_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
-    # Spool to disk so that memory stays flat however large the upload, and so that the import
-    # runs in a worker thread over an ordinary file.
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed below
+    spool = await _spooled(request, hub, what="items")
     try:
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"the upload is larger than {limit} bytes (ASSAY_MAX_IMPORT_BYTES)")
-            spool.write(chunk)
-        if size == 0:
-            raise Invalid("the request body is empty; send the items as JSON, NDJSON, CSV or Parquet")
-        spool.seek(0)
         result = await run_in_threadpool(
             ingest.import_items,
             hub,
@@ -142,6 +128,81 @@ async def import_items(
             name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
             batch=batch,
+        )
+    finally:
+        spool.close()
+    return result.public()
+
+
+async def _spooled(request: Request, hub: Any, *, what: str) -> tempfile.SpooledTemporaryFile[bytes]:
+    """The upload, within ``ASSAY_MAX_IMPORT_BYTES``, spooled to disk so that memory stays flat
+    however large it is and the import runs in a worker thread over an ordinary file.  Called once
+    the caller is authorised for the import: nothing is read before."""
+    limit = hub.config.max_import_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - the caller closes it
+    try:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the upload is larger than {limit} bytes (ASSAY_MAX_IMPORT_BYTES)")
+            spool.write(chunk)
+        if size == 0:
+            raise Invalid(f"the request body is empty; send the {what} as JSON, NDJSON, CSV or Parquet")
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+@router.post(
+    "/projects/{project_id}/annotations",
+    status_code=201,
+    tags=["items"],
+    response_model=AnswersImportResult,
+    responses=refusals(409),
+    # Streamed by the route itself after authorisation, like the item import: described, not parsed.
+    openapi_extra={
+        "requestBody": import_body(
+            component(AnswerRecord), what="answers", name="AnswerRecord", columns=ANSWER_COLUMNS
+        )
+    },
+)
+@requires(Role.MANAGER)
+async def import_answers(
+    project_id: Id,
+    request: Request,
+    hub: HubDep,
+    actor: ActorDep,
+    workforce: Annotated[
+        str | None,
+        Query(description="the workforce of rows that name none (a workforce of this organisation)"),
+    ] = None,
+    format: Annotated[
+        str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")
+    ] = None,
+) -> dict[str, Any]:
+    """Import answers given outside assay (a vendor's delivery), all-or-nothing and idempotent:
+    counted toward overlap and quality exactly like answers given here."""
+    from assay.workflows import deliveries
+
+    project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="annotations.import")
+    fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
+    spool = await _spooled(request, hub, what="answers")
+    try:
+        result = await run_in_threadpool(
+            deliveries.import_answers,
+            hub,
+            actor,
+            project,
+            source=spool,  # type: ignore[arg-type]
+            fmt=fmt,
+            name=None,
+            workforce=workforce,
         )
     finally:
         spool.close()
