@@ -11,12 +11,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from assay.app import Assay
-from assay.errors import Conflict
+from assay.errors import Conflict, Unauthorized
+from assay.security import hash_password
+from assay.storage import people
+from assay.storage.tables import memberships, users
 from assay.web.app import create_app
-from assay.workflows import admin, jobs
+from assay.workflows import accounts, admin, jobs
 from tests.factories import TEXT_SCHEMA, Member, make_member, make_org, text_items
 
 OPTIONS = ("positive", "neutral", "negative")
@@ -311,8 +315,34 @@ def test_an_external_annotator_can_never_sign_in(
         admin.create_user(hub, org=manager.org, email=email, role="annotator", password="a long passphrase 1")
     with pytest.raises(Conflict, match="can never sign in"):
         admin.create_user(hub, org=make_org(hub), email=email, role="manager")
-    r = api.post("/login", data={"email": email, "password": "anything at all"}, follow_redirects=False)
-    assert r.status_code != 303
+    membership_id = _membership_of(hub, email)
+    for kind in ("invite", "reset"):
+        with pytest.raises(Conflict, match="can never sign in"):
+            accounts.create_link(
+                hub, org_id=manager.actor(hub).org_id, membership_id=membership_id, kind=kind, by=None
+            )
+    # Even a credential written behind every workflow's back opens nothing: no sign-in, no token.
+    with hub.db.write() as conn:
+        conn.execute(
+            memberships.update()
+            .where(memberships.c.id == membership_id)
+            .values(password_hash=hash_password("p" * 12))
+        )
+    with pytest.raises(Unauthorized):
+        accounts.login(hub, email=email, password="p" * 12, ip=None)
+    with hub.db.read() as conn:
+        assert people.actor_for_membership(conn, membership_id=membership_id) is None
+
+
+def _membership_of(hub: Assay, email: str) -> int:
+    with hub.db.read() as conn:
+        row = conn.execute(
+            sa.select(memberships.c.id, memberships.c.external)
+            .join(users, users.c.id == memberships.c.user_id)
+            .where(users.c.email == email)
+        ).one()
+    assert row.external is True
+    return int(row.id)
 
 
 def _delivery(
