@@ -194,6 +194,8 @@ def test_every_bad_row_is_named_and_nothing_is_written(
         {**good, "item_id": ids[1], "created_at": "yesterday"},
         {**good, "item_id": ids[1], "annotator": ""},
         {"annotator": "a", "answers": {"sentiment": "positive"}},
+        {**good, "item_id": ids[2], "annotator": "b", "key": "k"},
+        {**good, "item_id": ids[3], "annotator": "b", "key": "k"},
     ]
     r = _post(api, manager, pid, rows, workforce="Vendor A")
     assert r.status_code == 422, r.text
@@ -211,12 +213,14 @@ def test_every_bad_row_is_named_and_nothing_is_written(
         (9, "created_at"),
         (10, "annotator"),
         (11, "item_id"),
+        (13, "key"),
     }, body["errors"]
     by_line = {e["line"]: e["msg"] for e in body["errors"]}
     # Another organisation's item and a missing one read the same: nothing tells them apart.
     assert by_line[2].replace(str(foreign), "N") == by_line[3].replace(str(10**9), "N")
     assert "repeats" in by_line[7] or "already on item 1" in by_line[7]
     assert "did you mean 'answers'" in by_line[4]
+    assert by_line[13] == "'k' repeats item 12"
     for item_id in ids:
         assert _annotations(api, manager, item_id) == []
     # Not JSON at all: the line is named.
