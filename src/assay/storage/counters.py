@@ -12,6 +12,7 @@ settings change that moves a cap runs ``reconcile``, which re-derives it for the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,20 +55,28 @@ def release(conn: Connection, *, item_id: int, overlap: int, gold_cap: int, coun
     )
 
 
-def delivered(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> None:
-    """One unit of an item's cap taken by an answer given outside assay (an imported delivery).
+def delivered(conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int) -> None:
+    """Answers given outside assay (an imported delivery) stored for these items: ``counts`` maps
+    item id → how many.  Each takes a unit of its item's cap and is an answer (``claimed`` and
+    ``answered`` both move), exactly as a submitted answer has, so an item with its overlap of
+    imported answers is offered to nobody.
 
-    Unlike ``claim`` it cannot be refused: the answer exists already, and throwing it away because
-    the item is full would lose the vendor's work.  It counts exactly as a submitted answer does,
-    so an item with its overlap of imported answers is offered to nobody; ``open`` follows the same
-    rule (past the cap it stays closed).  The answer itself is counted by ``answered``."""
+    Unlike ``claim`` it cannot be refused: the answers exist already, and throwing them away because
+    the item is full would lose the vendor's work.  ``open`` follows the same rule as everywhere
+    (past the cap it stays closed).  One statement per chunk of items (executemany)."""
+    if not counts:
+        return
+    n = sa.bindparam("n", type_=sa.Integer)
     cap = _cap(overlap, gold_cap)
     conn.execute(
         items.update()
-        .where(items.c.id == item_id)
+        .where(items.c.id == sa.bindparam("item"))
         .values(
-            claimed=items.c.claimed + 1, open=sa.and_(sa.not_(items.c.settled), items.c.claimed + 1 < cap)
-        )
+            claimed=items.c.claimed + n,
+            answered=items.c.answered + n,
+            open=sa.and_(sa.not_(items.c.settled), items.c.claimed + n < cap),
+        ),
+        [{"item": item_id, "n": count} for item_id, count in counts.items()],
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -161,58 +160,53 @@ def existing_answers(
 
 
 def insert_delivered(
-    conn: Connection,
-    *,
-    org_id: int,
-    project_id: int,
-    item_id: int,
-    user_id: int,
-    membership_id: int,
-    workforce_id: int,
-    answers: dict[str, Any],
-    duration_ms: int | None,
-    key: str | None,
-    request_hash: str,
-    created_at: datetime,
-    overlap: int,
-    gold_cap: int,
-) -> int:
-    """Store one delivered answer as a submitted lease and its annotation, counted like a submit.
-    Raises ``leases.DuplicateAnswer`` when the annotator already answered the item (a concurrent
-    import of the same rows)."""
+    conn: Connection, *, rows: Sequence[dict[str, Any]], overlap: int, gold_cap: int
+) -> None:
+    """Store delivered answers as submitted leases and their annotations, counted like submits.
+
+    Each row holds the annotation's values (``org_id``, ``project_id``, ``item_id``, ``user_id``,
+    ``workforce_id``, ``answers``, ``duration_ms``, ``idempotency_key``, ``request_hash``,
+    ``created_at``) and the ``membership_id`` of its lease.  Three statements for the whole chunk.
+    Raises ``leases.DuplicateAnswer`` when an annotator already answered an item (a concurrent
+    import of the same rows): the transaction is void."""
+    if not rows:
+        return
+    leases_of = [
+        {
+            "org_id": r["org_id"],
+            "project_id": r["project_id"],
+            "item_id": r["item_id"],
+            "user_id": r["user_id"],
+            "membership_id": r["membership_id"],
+            "status": "submitted",
+            "created_at": r["created_at"],
+            "expires_at": r["created_at"],
+            "finished_at": r["created_at"],
+        }
+        for r in rows
+    ]
     try:
-        assignment = conn.execute(
-            assignments.insert()
-            .values(
-                org_id=org_id,
-                project_id=project_id,
-                item_id=item_id,
-                user_id=user_id,
-                membership_id=membership_id,
-                status="submitted",
-                created_at=created_at,
-                expires_at=created_at,
-                finished_at=created_at,
+        ids = (
+            conn.execute(
+                assignments.insert().returning(assignments.c.id, sort_by_parameter_order=True), leases_of
             )
-            .returning(assignments.c.id)
-        ).one()
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            annotations_t.insert(),
+            [
+                {
+                    **{k: v for k, v in r.items() if k != "membership_id"},
+                    "assignment_id": int(i),
+                    "client": None,
+                }
+                for r, i in zip(rows, ids, strict=True)
+            ],
+        )
     except sa.exc.IntegrityError:
         raise leases.DuplicateAnswer() from None
-    counters.delivered(conn, item_id=item_id, overlap=overlap, gold_cap=gold_cap)
-    return leases.insert_annotation(
-        conn,
-        values={
-            "org_id": org_id,
-            "project_id": project_id,
-            "item_id": item_id,
-            "assignment_id": int(assignment.id),
-            "user_id": user_id,
-            "workforce_id": workforce_id,
-            "answers": answers,
-            "duration_ms": duration_ms,
-            "idempotency_key": key,
-            "request_hash": request_hash,
-            "client": None,
-            "created_at": created_at,
-        },
-    )
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[int(r["item_id"])] = counts.get(int(r["item_id"]), 0) + 1
+    counters.delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap)

@@ -22,6 +22,7 @@ writes nothing.  A row that would change a stored answer is refused: answers are
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
 import time
@@ -333,45 +334,46 @@ class _Import:
     # --- pass 2 ---------------------------------------------------------------------------------
 
     def _write(self, checked: Any, progress: Callable[[int], None] | None) -> None:
-        """Every checked row in one transaction: the delivery is seen whole or not at all."""
+        """Every checked row in one transaction (written a chunk of rows per statement): the delivery
+        is seen whole or not at all."""
         org_id, project_id, settings = self.actor.org_id, self.project.id, self.project.settings
         members: dict[tuple[int, str], tuple[int, int]] = {}
         written = 0
         try:
             with self.hub.db.write() as conn:
-                for raw in checked:
-                    row = orjson.loads(raw)
-                    who = (int(row["w"]), str(row["a"]))
-                    if who not in members:
-                        found = store.external_members(
-                            conn, org_id=org_id, workforce_id=who[0], names=[who[1]]
+                while True:
+                    lines = list(itertools.islice(checked, CHUNK))
+                    if not lines:
+                        break
+                    chunk = []
+                    for raw in lines:
+                        row = orjson.loads(raw)
+                        who = (int(row["w"]), str(row["a"]))
+                        if who not in members:
+                            members[who] = self._member(conn, who)
+                        user_id, membership_id = members[who]
+                        chunk.append(
+                            {
+                                "org_id": org_id,
+                                "project_id": project_id,
+                                "item_id": int(row["i"]),
+                                "user_id": user_id,
+                                "membership_id": membership_id,
+                                "workforce_id": who[0],
+                                "answers": row["x"],
+                                "duration_ms": row["d"],
+                                "idempotency_key": row["k"],
+                                "request_hash": row["h"],
+                                "created_at": self.at
+                                if row["t"] is None
+                                else datetime.fromisoformat(row["t"]),
+                            }
                         )
-                        if who[1] in found:
-                            members[who] = found[who[1]]
-                        else:
-                            members[who] = store.add_external_member(
-                                conn, org_id=org_id, workforce_id=who[0], name=who[1]
-                            )
-                            self.result.annotators_created += 1
-                    user_id, membership_id = members[who]
                     store.insert_delivered(
-                        conn,
-                        org_id=org_id,
-                        project_id=project_id,
-                        item_id=int(row["i"]),
-                        user_id=user_id,
-                        membership_id=membership_id,
-                        workforce_id=who[0],
-                        answers=row["x"],
-                        duration_ms=row["d"],
-                        key=row["k"],
-                        request_hash=row["h"],
-                        created_at=self.at if row["t"] is None else datetime.fromisoformat(row["t"]),
-                        overlap=settings.overlap,
-                        gold_cap=settings.gold_cap,
+                        conn, rows=chunk, overlap=settings.overlap, gold_cap=settings.gold_cap
                     )
-                    written += 1
-                    if progress is not None and written % CHUNK == 0:
+                    written += len(chunk)
+                    if progress is not None:
                         progress(written)
                 jobs.queue_quality_refresh(self.hub, conn, org_id=org_id, project_id=project_id)
         except leases.DuplicateAnswer:
@@ -379,6 +381,15 @@ class _Import:
                 "another import stored some of these answers meanwhile; nothing was imported: "
                 "import the file again (what is stored already is skipped)"
             ) from None
-        self.result.annotators = {w for w in members}
-        if progress is not None:
-            progress(written)
+        self.result.annotators = set(members)
+
+    def _member(self, conn: Any, who: tuple[int, str]) -> tuple[int, int]:
+        """(user id, membership id) of the workforce's external member of that name, made if new."""
+        workforce_id, name = who
+        found = store.external_members(
+            conn, org_id=self.actor.org_id, workforce_id=workforce_id, names=[name]
+        )
+        if name in found:
+            return found[name]
+        self.result.annotators_created += 1
+        return store.add_external_member(conn, org_id=self.actor.org_id, workforce_id=workforce_id, name=name)
