@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -109,11 +110,13 @@ def test_a_delivery_in_every_format_is_stored_like_submitted_answers(
     )
     assert r.status_code == 201, r.text
     assert r.json()["annotators_created"] == 0  # ann-1 of Vendor A is known by now
+    # Parquet types its columns: answers as a struct (or JSON text), created_at as a timestamp.
     table = pa.table(
         {
             "item_id": [ids[3]],
             "annotator": ["ann-3"],
-            "answers": ['{"sentiment": "neutral"}'],
+            "answers": [{"sentiment": "neutral"}],
+            "created_at": pa.array([datetime(2026, 2, 1, 8, 30, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
             "duration_ms": [1500],
         }
     )
@@ -131,6 +134,8 @@ def test_a_delivery_in_every_format_is_stored_like_submitted_answers(
         ("Vendor A", {"sentiment": "positive"}, 4200)
     ]
     assert first[0]["annotator"].startswith("ann-1+") and first[0]["annotator"].endswith(".invalid")
+    typed = _annotations(api, manager, ids[3])[0]
+    assert typed["answers"] == {"sentiment": "neutral"} and typed["created_at"].startswith("2026-02-01T08:30")
     dated = _annotations(api, manager, ids[2])[0]
     assert dated["created_at"].startswith("2026-01-31T12:00:00") and dated["duration_ms"] == 900
     counts = api.get(f"/api/v1/projects/{pid}", headers=manager.headers).json()["counts"]
@@ -406,3 +411,11 @@ def test_the_vendor_comparison_ranks_deliveries_of_vendors_who_never_signed_in(
     quality = api.get(f"/api/v1/projects/{pid}/quality", headers=manager.headers).json()
     teams = {w["name"]: w for w in quality["workforces"]}
     assert teams["Good vendor"]["gold_accuracy"]["value"] > teams["Noisy vendor"]["gold_accuracy"]["value"]
+
+
+def test_the_documented_row_is_the_checked_row() -> None:
+    """One contract: the API's AnswerRecord names exactly the fields the import checks."""
+    from assay.domain.answer_rows import ROW_FIELDS
+    from assay.web.schemas.deliveries import AnswerRecord
+
+    assert tuple(AnswerRecord.model_fields) == ROW_FIELDS
