@@ -20,8 +20,9 @@ from assay.errors import Conflict, Unauthorized
 from assay.security import hash_password
 from assay.storage import people
 from assay.storage.tables import memberships, users
+from assay.web import sessions
 from assay.web.app import create_app
-from assay.workflows import accounts, admin, jobs
+from assay.workflows import accounts, admin, jobs, members
 from tests.factories import TEXT_SCHEMA, Member, make_member, make_org, text_items
 
 OPTIONS = ("positive", "neutral", "negative")
@@ -325,6 +326,19 @@ def test_an_external_annotator_can_never_sign_in(
     with pytest.raises(Conflict, match="can never sign in"):
         admin.create_user(hub, org=make_org(hub), email=email, role="manager")
     membership_id = _membership_of(hub, email)
+    # The members page shows who delivered, offers no link for them, and keeps their workforce.
+    owner = make_member(hub, manager.org, role="owner")
+    hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
+    api.cookies.set(sessions.COOKIE, _cookie(hub, owner))
+    page = api.get("/members")
+    api.cookies.clear()
+    assert page.status_code == 200 and email in page.text and "never signs in" in page.text
+    assert f"/members/{membership_id}/reset" not in page.text
+    with pytest.raises(Conflict, match="only whether they are active can change"):
+        members.update(
+            hub, owner.actor(hub), membership_id, role="manager", workforce="Vendor A", active=True
+        )
+    members.update(hub, owner.actor(hub), membership_id, role="annotator", workforce="Vendor A", active=False)
     for kind in ("invite", "reset"):
         with pytest.raises(Conflict, match="can never sign in"):
             accounts.create_link(
@@ -341,6 +355,12 @@ def test_an_external_annotator_can_never_sign_in(
         accounts.login(hub, email=email, password="p" * 12, ip=None)
     with hub.db.read() as conn:
         assert people.actor_for_membership(conn, membership_id=membership_id) is None
+
+
+def _cookie(hub: Assay, member: Member) -> str:
+    """A live session of ``member``, as a sign-in would open it (without an argon2 hash)."""
+    cookie, _ = sessions.start(hub, membership_id=member.actor(hub).membership_id, proven=(), ip=None)
+    return cookie
 
 
 def _membership_of(hub: Assay, email: str) -> int:

@@ -286,6 +286,7 @@ def list_members(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
                 memberships.c.role,
                 memberships.c.active,
                 memberships.c.password_hash.is_not(None).label("has_password"),
+                memberships.c.external,
                 workforces.c.name.label("workforce"),
             )
             .join(users, users.c.id == memberships.c.user_id)
