@@ -439,3 +439,72 @@ def test_the_documented_row_is_the_checked_row() -> None:
     from assay.web.schemas.deliveries import AnswerRecord
 
     assert tuple(AnswerRecord.model_fields) == ROW_FIELDS
+
+
+def test_a_delivery_that_fails_half_way_leaves_nothing(hub: Assay, api: TestClient) -> None:
+    """The rows are written a chunk per transaction; when a later chunk fails (here another import
+    stores one of its answers between two chunks), what the earlier chunks wrote is deleted again
+    and the counters are given back."""
+    from assay.storage.tables import annotations, assignments, items
+    from assay.workflows import deliveries
+    from assay.workflows import projects as project_flows
+
+    manager = make_member(hub, make_org(hub), role="manager")
+    pid = _project(api, manager, overlap=5)
+    _items(api, manager, pid, text_items(700))
+    _workforce(api, manager, "Vendor A")
+    ids = _item_ids(hub, api, manager, pid)
+    rows = [
+        {"item_id": i, "annotator": name, "answers": {"sentiment": "neutral"}}
+        for name in ("a", "b", "c")
+        for i in ids
+    ]
+    assert len(rows) > deliveries.CHUNK
+    actor = manager.actor(hub)
+    project = project_flows.get(hub, actor, pid)
+    late = rows[deliveries.CHUNK]  # the first row of the second chunk
+    raced: list[int] = []
+
+    def meanwhile(written: int) -> None:
+        if not raced:
+            raced.append(written)
+            other = deliveries.import_answers(
+                hub,
+                actor,
+                project,
+                source=io.BytesIO(_ndjson([late])),
+                fmt="jsonl",
+                name=None,
+                workforce="Vendor A",
+            )
+            assert other.imported == 1
+
+    with pytest.raises(Conflict, match="another import stored some of these answers"):
+        deliveries.import_answers(
+            hub,
+            actor,
+            project,
+            source=io.BytesIO(_ndjson(rows)),
+            fmt="jsonl",
+            name=None,
+            workforce="Vendor A",
+            progress=meanwhile,
+        )
+    assert raced == [deliveries.CHUNK]
+    with hub.db.read() as conn:
+        stored = conn.execute(sa.select(annotations.c.item_id).where(annotations.c.project_id == pid)).all()
+        leases_left = conn.execute(
+            sa.select(sa.func.count()).where(assignments.c.project_id == pid)
+        ).scalar_one()
+        counted = conn.execute(
+            sa.select(sa.func.sum(items.c.claimed), sa.func.sum(items.c.answered)).where(
+                items.c.project_id == pid
+            )
+        ).one()
+    assert [r.item_id for r in stored] == [late["item_id"]] and leases_left == 1
+    assert tuple(counted) == (1, 1)
+    # Importing the delivery again now completes it (the raced answer is skipped).
+    again = deliveries.import_answers(
+        hub, actor, project, source=io.BytesIO(_ndjson(rows)), fmt="jsonl", name=None, workforce="Vendor A"
+    )
+    assert (again.imported, again.skipped) == (len(rows) - 1, 1)

@@ -64,19 +64,31 @@ def delivered(conn: Connection, *, counts: Mapping[int, int], overlap: int, gold
     Unlike ``claim`` it cannot be refused: the answers exist already, and throwing them away because
     the item is full would lose the vendor's work.  ``open`` follows the same rule as everywhere
     (past the cap it stays closed).  One statement per chunk of items (executemany)."""
+    _move_delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap, sign=1)
+
+
+def withdrawn(conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int) -> None:
+    """Delivered answers deleted again (an import undone after a failure): ``delivered`` reversed.
+    Guarded like ``release``, so the counters' CHECK constraint never refuses."""
+    _move_delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap, sign=-1)
+
+
+def _move_delivered(
+    conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int, sign: int
+) -> None:
     if not counts:
         return
     n = sa.bindparam("n", type_=sa.Integer)
     cap = _cap(overlap, gold_cap)
     conn.execute(
         items.update()
-        .where(items.c.id == sa.bindparam("item"))
+        .where(items.c.id == sa.bindparam("item"), items.c.claimed + n >= 0, items.c.answered + n >= 0)
         .values(
             claimed=items.c.claimed + n,
             answered=items.c.answered + n,
             open=sa.and_(sa.not_(items.c.settled), items.c.claimed + n < cap),
         ),
-        [{"item": item_id, "n": count} for item_id, count in counts.items()],
+        [{"item": item_id, "n": sign * count} for item_id, count in counts.items()],
     )
 
 

@@ -161,16 +161,16 @@ def existing_answers(
 
 def insert_delivered(
     conn: Connection, *, rows: Sequence[dict[str, Any]], overlap: int, gold_cap: int
-) -> None:
+) -> list[int]:
     """Store delivered answers as submitted leases and their annotations, counted like submits.
 
     Each row holds the annotation's values (``org_id``, ``project_id``, ``item_id``, ``user_id``,
     ``workforce_id``, ``answers``, ``duration_ms``, ``idempotency_key``, ``request_hash``,
     ``created_at``) and the ``membership_id`` of its lease.  Three statements for the whole chunk.
     Raises ``leases.DuplicateAnswer`` when an annotator already answered an item (a concurrent
-    import of the same rows): the transaction is void."""
+    import of the same rows): the transaction is void.  Returns the leases' ids (in row order)."""
     if not rows:
-        return
+        return []
     leases_of = [
         {
             "org_id": r["org_id"],
@@ -210,3 +210,32 @@ def insert_delivered(
     for r in rows:
         counts[int(r["item_id"])] = counts.get(int(r["item_id"]), 0) + 1
     counters.delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap)
+    return [int(i) for i in ids]
+
+
+def withdraw_delivered(
+    conn: Connection, *, org_id: int, assignment_ids: Sequence[int], overlap: int, gold_cap: int
+) -> None:
+    """Delete delivered answers again (their leases and annotations), counters given back: what an
+    import that failed half way had written."""
+    for chunk in in_chunks(list(assignment_ids)):
+        scope = (
+            assignments.c.org_id == org_id,
+            assignments.c.id.in_(chunk),
+            assignments.c.status == "submitted",
+        )
+        counts = {
+            int(r.item_id): int(r.n)
+            for r in conn.execute(
+                sa.select(assignments.c.item_id, sa.func.count().label("n"))
+                .where(*scope)
+                .group_by(assignments.c.item_id)
+            )
+        }
+        conn.execute(
+            annotations_t.delete().where(
+                annotations_t.c.org_id == org_id, annotations_t.c.assignment_id.in_(chunk)
+            )
+        )
+        conn.execute(assignments.delete().where(*scope))
+        counters.withdrawn(conn, counts=counts, overlap=overlap, gold_cap=gold_cap)

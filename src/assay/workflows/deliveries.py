@@ -11,8 +11,11 @@ Two passes.  The first reads the file (the item import's readers and bounds), ch
 looks up its item, annotator and any answer already stored, outside any write transaction, a chunk
 at a time; the checked rows wait in a temporary file, so memory stays flat.  Any problem, and
 nothing is written: every problem is counted, the first ``import_error_limit`` reported with line
-and field.  The second pass writes every row in one transaction (so readers see the delivery whole
-or not at all) and queues the quality refresh a submit queues.
+and field.  The second pass writes the rows a chunk per short transaction (a large delivery never
+holds the database, SQLite's single writer, for long), each queueing the quality refresh a submit
+queues; a chunk that fails (a concurrent import of the same rows) has what the earlier chunks wrote
+deleted again.  A process that dies while writing leaves what it wrote: importing the file again
+skips that and completes the rest.
 
 Idempotent: a row whose answer is already stored (the same annotator's answer to the same item,
 and the same ``key`` when it has one) is skipped and counted as such, so importing a delivery again
@@ -334,17 +337,18 @@ class _Import:
     # --- pass 2 ---------------------------------------------------------------------------------
 
     def _write(self, checked: Any, progress: Callable[[int], None] | None) -> None:
-        """Every checked row in one transaction (written a chunk of rows per statement): the delivery
-        is seen whole or not at all."""
+        """Write the checked rows, a chunk per short transaction (a large delivery never holds the
+        database, SQLite's single writer, for long).  Should a chunk fail (a concurrent import of
+        the same rows), what the earlier chunks wrote is deleted again: nothing is left."""
         org_id, project_id, settings = self.actor.org_id, self.project.id, self.project.settings
         members: dict[tuple[int, str], tuple[int, int]] = {}
-        written = 0
+        written: list[int] = []
         try:
-            with self.hub.db.write() as conn:
-                while True:
-                    lines = list(itertools.islice(checked, CHUNK))
-                    if not lines:
-                        break
+            while True:
+                lines = list(itertools.islice(checked, CHUNK))
+                if not lines:
+                    break
+                with self.hub.db.write() as conn:
                     chunk = []
                     for raw in lines:
                         row = orjson.loads(raw)
@@ -369,19 +373,39 @@ class _Import:
                                 else datetime.fromisoformat(row["t"]),
                             }
                         )
-                    store.insert_delivered(
+                    written += store.insert_delivered(
                         conn, rows=chunk, overlap=settings.overlap, gold_cap=settings.gold_cap
                     )
-                    written += len(chunk)
-                    if progress is not None:
-                        progress(written)
-                jobs.queue_quality_refresh(self.hub, conn, org_id=org_id, project_id=project_id)
-        except leases.DuplicateAnswer:
-            raise Conflict(
-                "another import stored some of these answers meanwhile; nothing was imported: "
-                "import the file again (what is stored already is skipped)"
-            ) from None
+                    # Every chunk promises a refresh: one that ran half way through must run again.
+                    jobs.queue_quality_refresh(self.hub, conn, org_id=org_id, project_id=project_id)
+                if progress is not None:
+                    progress(len(written))
+        except BaseException as exc:
+            self._withdraw(written)
+            if isinstance(exc, leases.DuplicateAnswer):
+                raise Conflict(
+                    "another import stored some of these answers meanwhile; nothing was imported: "
+                    "import the file again (what is stored already is skipped)"
+                ) from None
+            raise
         self.result.annotators = set(members)
+
+    def _withdraw(self, written: list[int]) -> None:
+        """Delete what this import wrote, a chunk per short transaction."""
+        settings = self.project.settings
+        for start in range(0, len(written), CHUNK):
+            with self.hub.db.write() as conn:
+                store.withdraw_delivered(
+                    conn,
+                    org_id=self.actor.org_id,
+                    assignment_ids=written[start : start + CHUNK],
+                    overlap=settings.overlap,
+                    gold_cap=settings.gold_cap,
+                )
+                jobs.queue_quality_refresh(
+                    self.hub, conn, org_id=self.actor.org_id, project_id=self.project.id
+                )
+        self.result.imported = 0
 
     def _member(self, conn: Any, who: tuple[int, str]) -> tuple[int, int]:
         """(user id, membership id) of the workforce's external member of that name, made if new."""
