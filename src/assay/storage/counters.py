@@ -88,7 +88,8 @@ def _move_delivered(
             answered=items.c.answered + n,
             open=sa.and_(sa.not_(items.c.settled), items.c.claimed + n < cap),
         ),
-        [{"item": item_id, "n": sign * count} for item_id, count in counts.items()],
+        # In item order: two imports touching the same items lock them in the same order.
+        [{"item": item_id, "n": sign * counts[item_id]} for item_id in sorted(counts)],
     )
 
 
