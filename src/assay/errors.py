@@ -53,6 +53,18 @@ class AssayError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"ok": False, "error": self.message, "errors": self.errors, "status": self.status}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole, whatever a subclass's constructor asks for: an error raised in a worker
+        # process (``web.offload``) reaches the client as it would from a thread.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[AssayError], message: str, state: dict[str, Any]) -> AssayError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class BadRequest(AssayError):
     status = 400
@@ -86,6 +98,12 @@ class RateLimited(AssayError):
     def __init__(self, message: str, *, retry_after: int, errors: list[ErrorDetail] | None = None) -> None:
         super().__init__(message, errors=errors)
         self.retry_after = max(1, int(retry_after))
+
+
+class Unavailable(AssayError):
+    """The server cannot do this now, through no fault of the request (HTTP 503)."""
+
+    status = 503
 
 
 class Invalid(AssayError):

@@ -116,6 +116,13 @@ class Config:
         minimum=0,
         maximum=64,
     )
+    import_workers: int = setting(
+        1,
+        "Processes that each `assay serve` starts beside itself to run item imports, so that a large "
+        "import does not slow other requests down. 0 runs imports in the server's own threads.",
+        minimum=0,
+        maximum=64,
+    )
     quality_delay_s: float = setting(
         2.0,
         "Seconds a queued quality refresh waits, so a burst of answers is folded into one run.",

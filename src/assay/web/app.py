@@ -19,6 +19,7 @@ from assay.web import docs, errors, pages, sessions
 from assay.web.accesslog import AccessLog
 from assay.web.api import openapi
 from assay.web.api.routes import router as api_router
+from assay.web.offload import Offload
 from assay.web.ratelimit import RateLimit
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -93,7 +94,9 @@ LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>a
 OpenAPI description at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p><p>{why}.</p></main></body></html>"""
 
 
-def create_app(hub: Assay) -> ASGIApp:
+def create_app(hub: Assay, *, offload: Offload | None = None) -> ASGIApp:
+    """The app over ``hub``; CPU-bound request work (imports) runs through ``offload``, by default
+    in worker threads (``assay serve`` passes one with processes of its own)."""
     app = FastAPI(
         title="assay",
         version=assay.__version__,
@@ -107,6 +110,7 @@ def create_app(hub: Assay) -> ASGIApp:
         separate_input_output_schemas=False,
     )
     app.state.assay = hub
+    app.state.offload = offload or Offload(hub)
     errors.install(app)
     pages.install(app)
     app.include_router(api_router)

@@ -34,6 +34,7 @@ from assay.domain.people import Actor, Role
 from assay.errors import Forbidden
 from assay.storage.engine import current_org
 from assay.web import sessions
+from assay.web.offload import Offload
 from assay.workflows import access
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +65,14 @@ def get_hub(request: Request) -> Assay:
 
 
 HubDep = Annotated[Assay, Depends(get_hub)]
+
+
+def get_offload(request: Request) -> Offload:
+    offload: Offload = request.app.state.offload
+    return offload
+
+
+OffloadDep = Annotated[Offload, Depends(get_offload)]
 
 
 def client_ip(request: Request) -> str | None:

@@ -25,6 +25,7 @@ from assay import keys, logs, settings
 from assay.app import Assay
 from assay.settings import Config
 from assay.web.app import create_app
+from assay.web.offload import Offload
 from assay.workflows.jobs import Workers
 
 log = logging.getLogger("assay.server")
@@ -117,10 +118,13 @@ def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_
         port=port,
         database=hub.db.dialect,
         job_workers=config.job_workers,
+        import_workers=config.import_workers,
         pages=bool(config.secret_key),
         access_log=config.access_log,
     )
     process = start_workers(config)
+    offload = Offload(hub)
+    offload.start()
     # The quality engine (NumPy, SciPy) loads now, not inside the first request or answer that
     # needs it (a quality read, the adaptive-overlap check after an answer): half a second that no
     # annotator should wait for.
@@ -128,7 +132,7 @@ def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_
 
     try:
         uvicorn.run(
-            create_app(hub),
+            create_app(hub, offload=offload),
             host=host,
             port=port,
             log_level=config.log_level,
@@ -142,4 +146,5 @@ def serve(hub: Assay, *, host: str, port: int, migrate: bool = False, ephemeral_
             timeout_keep_alive=KEEP_ALIVE_S,
         )
     finally:
+        offload.stop()
         stop_workers(process)

@@ -80,6 +80,13 @@ def stored_key(project_id: int, key: str | None) -> str | None:
     return None if key is None else f"import/{project_id}/{key}"
 
 
+def import_file(hub: Assay, actor: Actor, project: Project, *, path: str, **options: Any) -> AnswersImported:
+    """``import_answers`` over the file at ``path``: what a worker process is given
+    (``web.offload``), where an open file cannot be passed."""
+    with open(path, "rb") as source:
+        return import_answers(hub, actor, project, source=source, **options)
+
+
 def import_answers(
     hub: Assay,
     actor: Actor,

@@ -93,6 +93,13 @@ class ImportResult:
         }
 
 
+def import_file(hub: Assay, actor: Actor, project: Project, *, path: str, **options: Any) -> ImportResult:
+    """``import_items`` over the file at ``path``: what a worker process is given (``web.offload``),
+    where an open file cannot be passed."""
+    with open(path, "rb") as source:
+        return import_items(hub, actor, project, source=source, **options)
+
+
 def import_items(
     hub: Assay,
     actor: Actor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
@@ -14,7 +15,7 @@ from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
 from assay.web.api.gates import router as gates_router
 from assay.web.api.openapi import DescribedRoute, component, refusals, streamed
-from assay.web.deps import ActorDep, HubDep, Id, requires
+from assay.web.deps import ActorDep, HubDep, Id, OffloadDep, requires
 from assay.web.headers import attachment
 from assay.web.schemas.annotate import (
     AnnotationPublic,
@@ -103,6 +104,7 @@ async def import_items(
     request: Request,
     hub: HubDep,
     actor: ActorDep,
+    offload: OffloadDep,
     format: Annotated[
         str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")
     ] = None,
@@ -116,33 +118,34 @@ async def import_items(
     """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")
     fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
-    spool = await _spooled(request, hub, what="items")
+    path = await _spooled(request, hub, what="items")
     try:
-        result = await run_in_threadpool(
-            ingest.import_items,
-            hub,
+        result = await offload.run(
+            ingest.import_file,
             actor,
             project,
-            source=spool,  # type: ignore[arg-type]
+            path=str(path),
             fmt=fmt,
             name=None,  # messages start at the position: the client knows what it sent
             on_duplicate=on_duplicate,
             batch=batch,
         )
     finally:
-        spool.close()
+        path.unlink(missing_ok=True)
     return result.public()
 
 
-async def _spooled(request: Request, hub: Any, *, what: str) -> tempfile.SpooledTemporaryFile[bytes]:
-    """The upload, within ``ASSAY_MAX_IMPORT_BYTES``, spooled to disk so that memory stays flat
-    however large it is and the import runs in a worker thread over an ordinary file.  Called once
-    the caller is authorised for the import: nothing is read before."""
+async def _spooled(request: Request, hub: Any, *, what: str) -> Path:
+    """The upload, within ``ASSAY_MAX_IMPORT_BYTES``, spooled to a temporary file (the caller
+    removes it), so that memory stays flat however large it is and the import runs over an ordinary
+    file in a worker process (``web.offload``), not in the server's threads.  Called once the
+    caller is authorised for the import: nothing is read before."""
     limit = hub.config.max_import_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - the caller closes it
+    spool = tempfile.NamedTemporaryFile(prefix="assay-import-", delete=False)  # noqa: SIM115 - closed below
+    path = Path(spool.name)
     try:
         size = 0
         async for chunk in request.stream():
@@ -150,13 +153,14 @@ async def _spooled(request: Request, hub: Any, *, what: str) -> tempfile.Spooled
             if size > limit:
                 raise TooLarge(f"the upload is larger than {limit} bytes (ASSAY_MAX_IMPORT_BYTES)")
             spool.write(chunk)
+        spool.close()
         if size == 0:
             raise Invalid(f"the request body is empty; send the {what} as JSON, NDJSON, CSV or Parquet")
-        spool.seek(0)
     except BaseException:
         spool.close()
+        path.unlink(missing_ok=True)
         raise
-    return spool
+    return path
 
 
 @router.post(
@@ -178,6 +182,7 @@ async def import_answers(
     request: Request,
     hub: HubDep,
     actor: ActorDep,
+    offload: OffloadDep,
     workforce: Annotated[
         str | None,
         Query(description="the workforce of rows that name none (a workforce of this organisation)"),
@@ -192,20 +197,13 @@ async def import_answers(
 
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="annotations.import")
     fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
-    spool = await _spooled(request, hub, what="answers")
+    path = await _spooled(request, hub, what="answers")
     try:
-        result = await run_in_threadpool(
-            deliveries.import_answers,
-            hub,
-            actor,
-            project,
-            source=spool,  # type: ignore[arg-type]
-            fmt=fmt,
-            name=None,
-            workforce=workforce,
+        result = await offload.run(
+            deliveries.import_file, actor, project, path=str(path), fmt=fmt, name=None, workforce=workforce
         )
     finally:
-        spool.close()
+        path.unlink(missing_ok=True)
     return result.public()
 
 
