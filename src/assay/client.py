@@ -104,8 +104,34 @@ class Client:
         params = {"on_duplicate": on_duplicate}
         if batch is not None:
             params["batch"] = batch
-        if isinstance(items, str | Path):
-            path = Path(items)
+        return self._upload(f"/projects/{project_id}/items", items, format=format, params=params)
+
+    def import_answers(
+        self,
+        project_id: int,
+        rows: Iterable[dict[str, Any]] | str | Path | BinaryIO,
+        *,
+        workforce: str | None = None,
+        format: str | None = None,
+    ) -> dict[str, Any]:
+        """Import answers given outside assay (a vendor's delivery): row dicts ``{item_id |
+        external_id, annotator, answers, workforce?, created_at?, duration_ms?, key?}``, or a file.
+        ``workforce`` names the workforce of rows that name none.  Importing the same rows again
+        skips them (``skipped`` in the result)."""
+        params = {} if workforce is None else {"workforce": workforce}
+        return self._upload(f"/projects/{project_id}/annotations", rows, format=format, params=params)
+
+    def _upload(
+        self,
+        url: str,
+        records: Iterable[dict[str, Any]] | str | Path | BinaryIO,
+        *,
+        format: str | None,
+        params: dict[str, str],
+    ) -> dict[str, Any]:
+        """POST a list of records as NDJSON, or a file (path or binary file object) as it is."""
+        if isinstance(records, str | Path):
+            path = Path(records)
             fmt = format or {
                 ".jsonl": "jsonl",
                 ".ndjson": "jsonl",
@@ -114,17 +140,16 @@ class Client:
                 ".parquet": "parquet",
             }.get(path.suffix.lower(), "jsonl")
             with path.open("rb") as fh:
-                return self.import_items(project_id, fh, format=fmt, on_duplicate=on_duplicate, batch=batch)
-        if hasattr(items, "read"):
+                return self._upload(url, fh, format=fmt, params=params)
+        if hasattr(records, "read"):
             fmt = format or "jsonl"
-            content: Any = _chunks(items)  # type: ignore[arg-type]
+            content: Any = _chunks(records)  # type: ignore[arg-type]
         else:
             fmt = "jsonl"
-            content = b"".join(orjson.dumps(i) + b"\n" for i in items)
-        params["format"] = fmt
+            content = b"".join(orjson.dumps(i) + b"\n" for i in records)
         response = self._http.post(
-            f"/projects/{project_id}/items",
-            params=params,
+            url,
+            params={**params, "format": fmt},
             content=content,
             headers={"Content-Type": _CONTENT_TYPES.get(fmt, "application/octet-stream")},
         )

@@ -173,6 +173,21 @@ def test_python_client_against_a_real_server(launch: Launch, db_url: str, tmp_pa
         assert [r["batch"] for r in batch_records] == ["hard"] * 4
         assert manager.item(batch_records[0]["item_id"])["batch"] == "hard"
         assert annotator.next(batched) is None  # Vendor A is not given Vendor B's batch
+
+        # A vendor's delivery of answers, from a list and again from a file: the second time is skipped.
+        delivered = [
+            {"item_id": r["item_id"], "annotator": "kim", "answers": {"overall": 1, "helpful": 4}}
+            for r in batch_records[:2]
+        ]
+        first_delivery = manager.import_answers(batched, delivered, workforce="Vendor A")
+        assert (first_delivery["imported"], first_delivery["annotators_created"]) == (2, 1)
+        delivery = tmp_path / "delivery.jsonl"
+        delivery.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in delivered))
+        again = manager.import_answers(batched, delivery, workforce="Vendor A")
+        assert (again["imported"], again["skipped"]) == (0, 2)
+        with pytest.raises(ApiError) as unknown_vendor:
+            manager.import_answers(batched, delivered, workforce="Vendor Z")
+        _canonical(unknown_vendor.value, 404)
     with Client(server.url, "assay_not-a-real-token") as stranger, pytest.raises(ApiError) as denied:
         stranger.projects()
     _canonical(denied.value, 401)

@@ -167,6 +167,17 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/projects/{project_id}/items"): lambda w, o: {
         "json_body": [{"data": {"text": "one more"}}]
     },
+    # A new annotator of the object's workforce each time, so that every allowed call stores one.
+    ("POST", "/api/v1/projects/{project_id}/annotations"): lambda w, o: {
+        "json_body": [
+            {
+                "external_id": f"{o}-0",
+                "annotator": _unique(),
+                "workforce": WORKFORCE[o],
+                "answers": {"sentiment": "neutral"},
+            }
+        ]
+    },
     ("POST", "/api/v1/assignments/{assignment_id}/submit"): lambda w, o: {
         "json_body": {"answers": {"sentiment": "neutral"}},
         "headers": {"Idempotency-Key": secrets.token_hex(8)},

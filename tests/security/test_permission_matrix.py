@@ -50,6 +50,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{project_id}"): Rule(MEMBER, scope="project", role_first=True),
     ("PATCH", "/api/v1/projects/{project_id}"): Rule(MANAGER, scope="project", role_first=True),
     ("POST", "/api/v1/projects/{project_id}/items"): Rule(MANAGER, ok=201, scope="project", role_first=True),
+    ("POST", "/api/v1/projects/{project_id}/annotations"): Rule(
+        MANAGER, ok=201, scope="project", role_first=True
+    ),
     ("GET", "/api/v1/projects/{project_id}/next"): Rule(MEMBER, scope="project", role_first=True),
     ("GET", "/api/v1/projects/{project_id}/export"): Rule(MANAGER, scope="project", role_first=True),
     ("GET", "/api/v1/projects/{project_id}/quality"): Rule(REVIEWER, scope="project", role_first=True),

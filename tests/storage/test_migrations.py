@@ -190,3 +190,35 @@ def test_0010_keeps_every_row_while_it_moves_credentials_and_revisions(db_url: s
             assert run("SELECT claimed FROM items WHERE id = 2").scalar() == 1  # the gold item's answer
     finally:
         db.dispose()
+
+
+def test_0014_keeps_every_membership_as_a_member_who_signs_in(db_url: str) -> None:
+    """0014 adds the external-member flag: every membership already there stays as it was, not
+    external, with no external name, and still opens its organisation."""
+    import sqlalchemy as sa
+
+    from assay.storage import people
+    from assay.storage.tables import memberships
+
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db, "0011")
+        at = "2026-12-01 10:00:00"
+        with db.write() as conn:
+            run = conn.exec_driver_sql
+            run(f"INSERT INTO organizations (id, slug, name, created_at) VALUES (1, 'a', 'A', '{at}')")
+            run(
+                f"INSERT INTO users (id, email, name, active, created_at) VALUES (1, 'ann@x', 'Ann', true, '{at}')"
+            )
+            run(
+                "INSERT INTO memberships (id, org_id, user_id, role, active, created_at) VALUES "
+                f"(1, 1, 1, 'annotator', true, '{at}')"
+            )
+        migrate.upgrade(db)
+        with db.read() as conn:
+            row = conn.execute(sa.select(memberships.c.external, memberships.c.external_name)).one()
+            assert (row.external, row.external_name) == (False, None)
+            actor = people.actor_for_membership(conn, membership_id=1)
+        assert actor is not None and actor.email == "ann@x"
+    finally:
+        db.dispose()

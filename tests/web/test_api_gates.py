@@ -188,6 +188,11 @@ def test_gold_answers_never_reach_an_annotator(hub: Assay, api: TestClient) -> N
     responses = [
         api.post("/api/v1/projects", headers=h, json={"name": "x", "schema": SCHEMA}),
         api.post(f"/api/v1/projects/{pid}/items", headers=h, json=[{"data": {"text": "x"}}]),
+        api.post(
+            f"/api/v1/projects/{pid}/annotations?workforce=Vendor+A",
+            headers=h,
+            json=[{"item_id": item, "annotator": "x", "answers": {"sentiment": "neutral"}}],
+        ),
         lease,
         submitted,
         api.get("/api/v1/projects", headers=h),

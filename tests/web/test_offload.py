@@ -80,6 +80,30 @@ def test_an_import_runs_in_a_worker_process_and_answers_as_from_a_thread(
     assert served.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers).status_code == 200
 
 
+def test_an_answers_import_runs_in_a_worker_process_too(hub: Assay, served: TestClient) -> None:
+    manager = make_member(hub, make_org(hub), role="manager")
+    created = served.post(
+        "/api/v1/projects", json={"name": "p", "schema": TEXT_SCHEMA, "settings": {}}, headers=manager.headers
+    )
+    project_id = created.json()["id"]
+    assert served.post(
+        f"/api/v1/projects/{project_id}/items", json=text_items(2), headers=manager.headers
+    ).is_success
+    assert served.post(
+        "/api/v1/workforces", json={"name": "V", "kind": "vendor"}, headers=manager.headers
+    ).is_success
+    url = f"/api/v1/projects/{project_id}/annotations?workforce=V"
+    rows = [
+        {"external_id": f"x-{i}", "annotator": "kim", "answers": {"sentiment": "neutral"}} for i in range(2)
+    ]
+    done = served.post(url, json=rows, headers=manager.headers)
+    assert done.status_code == 201, done.text
+    assert done.json() == {"ok": True, "imported": 2, "skipped": 0, "annotators": 1, "annotators_created": 1}
+    refused = served.post(url, json=[{**rows[0], "answers": {"sentiment": "happy"}}], headers=manager.headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "answers.sentiment"
+    assert served.post(url, json=rows, headers=manager.headers).json()["skipped"] == 2
+
+
 def test_a_worker_that_dies_costs_one_request_a_503_and_the_next_gets_a_new_worker(
     offload: Offload,
 ) -> None:

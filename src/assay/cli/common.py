@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, ClassVar, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -56,10 +56,15 @@ class Group(TyperGroup):
 
 
 class Commands(Group):
-    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality`` and are
-    imported only when one of them runs or the list of commands is shown, not for other commands."""
+    """The top-level group.  ``aggregate`` and ``agreement`` live in ``assay.cli.quality``,
+    ``import-answers`` in ``assay.cli.deliveries``; each is imported only when it runs or the list
+    of commands is shown, not for other commands."""
 
-    LAZY: ClassVar[dict[str, str]] = {"aggregate": "assay.cli.quality", "agreement": "assay.cli.quality"}
+    LAZY: ClassVar[dict[str, str]] = {
+        "aggregate": "assay.cli.quality",
+        "agreement": "assay.cli.quality",
+        "import-answers": "assay.cli.deliveries",
+    }
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
@@ -164,3 +169,24 @@ def run(fn: Callable[[], T]) -> T:
 
 def stdout_bytes() -> Any:
     return sys.stdout.buffer
+
+
+class Counting:
+    """A read-through file wrapper that advances a progress bar."""
+
+    def __init__(self, raw: BinaryIO, advance: Any) -> None:
+        self.raw = raw
+        self.advance = advance
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.advance(len(data))
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        n = self.raw.readinto(buf)  # type: ignore[attr-defined]
+        self.advance(n or 0)
+        return int(n or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)

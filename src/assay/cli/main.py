@@ -273,27 +273,6 @@ def token_create(
         typer.echo(admin.create_token(hub, org=org, email=email, name=name))
 
 
-class _Counting:
-    """A read-through file wrapper that advances a progress bar."""
-
-    def __init__(self, raw: BinaryIO, advance: Any) -> None:
-        self.raw = raw
-        self.advance = advance
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.advance(len(data))
-        return data
-
-    def readinto(self, buf: Any) -> int:
-        n = self.raw.readinto(buf)  # type: ignore[attr-defined]
-        self.advance(n or 0)
-        return int(n or 0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.raw, name)
-
-
 @app.command("import")
 def import_(
     project: Annotated[str, typer.Argument(help="Project id or name.")],
@@ -349,7 +328,7 @@ def import_(
                 file.open("rb") as raw,
             ):
                 task = bar.add_task(f"importing {file.name}", total=size)
-                source = _Counting(raw, lambda n: bar.advance(task, n))
+                source = common.Counting(raw, lambda n: bar.advance(task, n))
                 result = ingest.import_items(
                     hub,
                     actor,

@@ -26,7 +26,16 @@ from assay.limits import check_json
 if TYPE_CHECKING:
     from assay.domain.schema import ProjectSchema
 
-__all__ = ["CompiledQuestion", "Problem", "check_answers", "compile_questions", "show", "validate_answers"]
+__all__ = [
+    "DURATION_RULE",
+    "CompiledQuestion",
+    "Problem",
+    "check_answers",
+    "check_duration",
+    "compile_questions",
+    "show",
+    "validate_answers",
+]
 
 Check = Callable[[Any, Mapping[str, Any]], Any]
 
@@ -306,6 +315,23 @@ def validate_answers(
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise Invalid(f"{first['loc']}: {first['msg']}{tail}", errors=problems)
     return clean
+
+
+DURATION_RULE = "must be a non-negative integer of milliseconds"
+_MAX_DURATION = 2**31  # a 32-bit column
+
+
+def check_duration(duration_ms: Any) -> bool:
+    """Whether ``duration_ms`` is a storable duration: None, or a non-negative integer of
+    milliseconds below 2**31.  A submit and an import of answers both ask this (``DURATION_RULE``
+    says what fails it)."""
+    if duration_ms is None:
+        return True
+    return (
+        isinstance(duration_ms, int)
+        and not isinstance(duration_ms, bool)
+        and 0 <= duration_ms < _MAX_DURATION
+    )
 
 
 def gold_mark(answers: dict[str, Any], gold: dict[str, Any] | None, question: str) -> bool | None:

@@ -12,6 +12,7 @@ settings change that moves a cap runs ``reconcile``, which re-derives it for the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,44 @@ def release(conn: Connection, *, item_id: int, overlap: int, gold_cap: int, coun
             claimed=items.c.claimed - count,
             open=sa.and_(sa.not_(items.c.settled), items.c.claimed - count < _cap(overlap, gold_cap)),
         )
+    )
+
+
+def delivered(conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int) -> None:
+    """Answers given outside assay (an imported delivery) stored for these items: ``counts`` maps
+    item id → how many.  Each takes a unit of its item's cap and is an answer (``claimed`` and
+    ``answered`` both move), exactly as a submitted answer has, so an item with its overlap of
+    imported answers is offered to nobody.
+
+    Unlike ``claim`` it cannot be refused: the answers exist already, and throwing them away because
+    the item is full would lose the vendor's work.  ``open`` follows the same rule as everywhere
+    (past the cap it stays closed).  One statement per chunk of items (executemany)."""
+    _move_delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap, sign=1)
+
+
+def withdrawn(conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int) -> None:
+    """Delivered answers deleted again (an import undone after a failure): ``delivered`` reversed.
+    Guarded like ``release``, so the counters' CHECK constraint never refuses."""
+    _move_delivered(conn, counts=counts, overlap=overlap, gold_cap=gold_cap, sign=-1)
+
+
+def _move_delivered(
+    conn: Connection, *, counts: Mapping[int, int], overlap: int, gold_cap: int, sign: int
+) -> None:
+    if not counts:
+        return
+    n = sa.bindparam("n", type_=sa.Integer)
+    cap = _cap(overlap, gold_cap)
+    conn.execute(
+        items.update()
+        .where(items.c.id == sa.bindparam("item"), items.c.claimed + n >= 0, items.c.answered + n >= 0)
+        .values(
+            claimed=items.c.claimed + n,
+            answered=items.c.answered + n,
+            open=sa.and_(sa.not_(items.c.settled), items.c.claimed + n < cap),
+        ),
+        # In item order: two imports touching the same items lock them in the same order.
+        [{"item": item_id, "n": sign * counts[item_id]} for item_id in sorted(counts)],
     )
 
 

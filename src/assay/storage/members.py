@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.errors import Conflict
 from assay.storage.tables import api_tokens, memberships, users, workforces
 
 
@@ -21,6 +22,23 @@ def get_membership(conn: Connection, *, org_id: int, membership_id: int) -> Any:
 def update_membership(
     conn: Connection, *, org_id: int, membership_id: int, role: str, workforce_id: int | None, active: bool
 ) -> None:
+    """Change a membership.  An external annotator (their answers imported from a delivery) stays
+    an annotator of their workforce: their delivered answers, and the next delivery that names
+    them, are that workforce's.  Only whether they are active may change."""
+    external = conn.execute(
+        sa.select(memberships.c.role, memberships.c.workforce_id, users.c.email)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(
+            memberships.c.org_id == org_id,
+            memberships.c.id == membership_id,
+            memberships.c.external.is_(True),
+        )
+    ).first()
+    if external is not None and (role != external.role or workforce_id != external.workforce_id):
+        raise Conflict(
+            f"{external.email} is an external annotator of their workforce (their answers were "
+            "imported); only whether they are active can change"
+        )
     conn.execute(
         memberships.update()
         .where(memberships.c.org_id == org_id, memberships.c.id == membership_id)

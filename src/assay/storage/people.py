@@ -81,9 +81,35 @@ def list_workforces(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
     )
 
 
+EXTERNAL = (
+    "is an external annotator (their answers were imported from a delivery): they can never sign in, "
+    "hold a token or be invited"
+)
+
+
+def refuse_external(conn: Connection, *, membership_id: int) -> None:
+    """Conflict when the membership stands for a vendor's external annotator.  Every writer of a
+    way in (a token, a password, a one-time link, a membership of the same person) calls this, so
+    no path can open one."""
+    row = conn.execute(
+        sa.select(users.c.email)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.id == membership_id, memberships.c.external.is_(True))
+    ).first()
+    if row is not None:
+        raise Conflict(f"{row.email} {EXTERNAL}")
+
+
 def upsert_membership(
     conn: Connection, *, org_id: int, user_id: int, role: Role, workforce_id: int | None
 ) -> int:
+    # An external annotator's user row belongs to their one external membership: nobody can be
+    # made a member (here or in another organisation) under that identity.
+    external = conn.execute(
+        sa.select(memberships.c.id).where(memberships.c.user_id == user_id, memberships.c.external.is_(True))
+    ).first()
+    if external is not None:
+        refuse_external(conn, membership_id=int(external.id))
     existing = conn.execute(
         sa.select(memberships.c.id).where(memberships.c.org_id == org_id, memberships.c.user_id == user_id)
     ).first()
@@ -157,6 +183,7 @@ def grant_skill(conn: Connection, *, org_id: int, membership_id: int, skill: str
 def insert_token(
     conn: Connection, *, org_id: int, membership_id: int, token_hash: str, prefix: str, name: str
 ) -> int:
+    refuse_external(conn, membership_id=membership_id)
     row = conn.execute(
         api_tokens.insert()
         .values(
@@ -193,6 +220,7 @@ def _actor_query() -> sa.Select[Any]:
             memberships.c.id.label("membership_id"),
             memberships.c.role,
             memberships.c.active.label("membership_active"),
+            memberships.c.external,
             memberships.c.workforce_id,
             workforces.c.name.label("workforce_name"),
         )
@@ -213,7 +241,7 @@ def _skills_of(conn: Connection, membership_id: int) -> frozenset[str]:
 
 
 def _to_actor(conn: Connection, row: sa.Row[Any], token_id: int | None) -> Actor | None:
-    if not row.user_active or not row.membership_active:
+    if not row.user_active or not row.membership_active or row.external:
         return None
     return Actor(
         user_id=int(row.user_id),
@@ -258,6 +286,7 @@ def list_members(conn: Connection, *, org_id: int) -> list[sa.Row[Any]]:
                 memberships.c.role,
                 memberships.c.active,
                 memberships.c.password_hash.is_not(None).label("has_password"),
+                memberships.c.external,
                 workforces.c.name.label("workforce"),
             )
             .join(users, users.c.id == memberships.c.user_id)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.storage.people import refuse_external
 from assay.storage.tables import invitations, memberships, organizations, users, web_sessions
 
 MAX_MEMBERSHIPS_TRIED = 20  # a sign-in checks the password against at most this many organisations
@@ -35,6 +36,7 @@ def login_rows(conn: Connection, *, email: str) -> list[sa.Row[Any]]:
                 users.c.email == email.strip().lower(),
                 users.c.active.is_(True),
                 memberships.c.active.is_(True),
+                memberships.c.external.is_(False),
             )
             .order_by(memberships.c.id)
             .limit(MAX_MEMBERSHIPS_TRIED)
@@ -76,7 +78,10 @@ def memberships_of_user(conn: Connection, *, user_id: int) -> list[sa.Row[Any]]:
 
 
 def set_password(conn: Connection, *, membership_id: int, password_hash: str | None) -> None:
-    """The one writer of a credential: set it, and end every session it opened."""
+    """The one writer of a credential: set it, and end every session it opened.  An external
+    annotator's membership never gets one."""
+    if password_hash is not None:
+        refuse_external(conn, membership_id=membership_id)
     conn.execute(
         memberships.update().where(memberships.c.id == membership_id).values(password_hash=password_hash)
     )
@@ -120,7 +125,9 @@ def prune_sessions(conn: Connection, *, membership_id: int, at: datetime) -> Non
 
 
 def insert_invitation(conn: Connection, *, values: dict[str, Any], at: datetime) -> int:
-    """A new link for a membership; any earlier unused link of it stops working (one live link)."""
+    """A new link for a membership; any earlier unused link of it stops working (one live link).
+    An external annotator's membership is never given one."""
+    refuse_external(conn, membership_id=int(values["membership_id"]))
     conn.execute(
         invitations.update()
         .where(invitations.c.membership_id == values["membership_id"], invitations.c.used_at.is_(None))

@@ -100,8 +100,22 @@ memberships = sa.Table(
     # (an invitation not accepted): the membership cannot sign in.
     sa.Column("password_hash", sa.String(200)),
     sa.Column("created_at", Time, nullable=False),
+    # A vendor's annotator known only by the name their delivery gives (an import of answers): such
+    # a membership never signs in, holds a token or is invited (``storage.people``, ``sessions``).
+    sa.Column("external", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("external_name", sa.String(200)),
     sa.UniqueConstraint("org_id", "user_id"),
     sa.CheckConstraint("role IN ('owner', 'manager', 'reviewer', 'annotator')", name="role"),
+)
+# One member per external name and workforce: re-importing a delivery finds the same annotator.
+sa.Index(
+    "ix_memberships_external",
+    memberships.c.org_id,
+    memberships.c.workforce_id,
+    memberships.c.external_name,
+    unique=True,
+    sqlite_where=memberships.c.external_name.is_not(None),
+    postgresql_where=memberships.c.external_name.is_not(None),
 )
 
 skills = sa.Table(

@@ -60,7 +60,8 @@ def audit_denial(
             action=action,
             allowed=False,
             org_id=actor.org_id if actor else None,
-            user_id=actor.user_id if actor else None,
+            # The console's operator (``cli.common.operator``) is no user row: user id 0.
+            user_id=(actor.user_id or None) if actor else None,
             token_id=actor.token_id if actor else None,
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from assay.app import Assay
+from assay.domain.answers import DURATION_RULE, check_duration
 from assay.domain.people import Actor
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
@@ -162,7 +163,8 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
     return None
 
 
-def _request_hash(answers: Any, duration_ms: Any) -> str:
+def hash_request(answers: Any, duration_ms: Any) -> str:
+    """What a replay of the same answer must match (an idempotent submit, a re-imported row)."""
     body = orjson.dumps({"answers": answers, "duration_ms": duration_ms}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
@@ -215,11 +217,9 @@ def submit(
     row = _lookup_assignment(hub, actor, assignment_id, "assignment.submit")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Invalid("Idempotency-Key must be 1 to 200 characters")
-    if duration_ms is not None and (
-        isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or not 0 <= duration_ms < 2**31
-    ):
+    if not check_duration(duration_ms):
         raise Invalid(
-            f"duration_ms: {duration_ms!r} must be a non-negative integer of milliseconds",
+            f"duration_ms: {duration_ms!r} {DURATION_RULE}",
             errors=[{"loc": "duration_ms", "msg": "must be a non-negative integer"}],
         )
     if client is not None and len(orjson.dumps(client)) > CLIENT_BYTES:
@@ -227,7 +227,7 @@ def submit(
             f"client: at most {CLIENT_BYTES} bytes of client observations",
             errors=[{"loc": "client", "msg": "too large"}],
         )
-    request_hash = _request_hash(answers, duration_ms)
+    request_hash = hash_request(answers, duration_ms)
 
     def replay(existing: Any) -> tuple[dict[str, Any], bool]:
         if existing.assignment_id != assignment_id or existing.request_hash != request_hash:

@@ -48,6 +48,11 @@ ON_DUPLICATE = ("error", "skip")
 _UNIT = {"json": "item", "parquet": "row"}
 
 
+def unit_of(fmt: str) -> str:
+    """How messages name a record's position in a file of ``fmt``: item N, row N or line N."""
+    return _UNIT.get(fmt, "line")
+
+
 @dataclass
 class Problems:
     """The problems of one import: every one counted, the first ``limit`` kept."""
@@ -185,7 +190,7 @@ def _import_items(
     checker = ItemChecker(project.schema)
     json_fields = frozenset(i.name for i in project.schema.inputs if i.kind in ("chat", "responses"))
     columns = frozenset(i.name for i in project.schema.inputs)
-    unit = _UNIT.get(fmt, "line")
+    unit = unit_of(fmt)
     problems = Problems(limit=max(1, hub.config.import_error_limit))
     result = ImportResult()
     seen: dict[str, int] = {}

@@ -26,6 +26,7 @@ from assay.web.schemas.annotate import (
     RevisionPublic,
     Submission,
 )
+from assay.web.schemas.deliveries import ANSWER_COLUMNS, AnswerRecord, AnswersImportResult
 from assay.web.schemas.items import ImportResult, ItemDetail, ItemRecord, import_body
 from assay.web.schemas.projects import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
 from assay.web.schemas.quality import QualityReport
@@ -117,13 +118,34 @@ async def import_items(
     """Import items, all-or-nothing: a JSON array, NDJSON, CSV or Parquet body, streamed to disk first."""
     project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="items.import")
     fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
+    path = await _spooled(request, hub, what="items")
+    try:
+        result = await offload.run(
+            ingest.import_file,
+            actor,
+            project,
+            path=str(path),
+            fmt=fmt,
+            name=None,  # messages start at the position: the client knows what it sent
+            on_duplicate=on_duplicate,
+            batch=batch,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return result.public()
+
+
+async def _spooled(request: Request, hub: Any, *, what: str) -> Path:
+    """The upload, within ``ASSAY_MAX_IMPORT_BYTES``, spooled to a temporary file (the caller
+    removes it), so that memory stays flat however large it is and the import runs over an ordinary
+    file in a worker process (``web.offload``), not in the server's threads.  Called once the
+    caller is authorised for the import: nothing is read before."""
     limit = hub.config.max_import_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is {int(declared)} bytes; the limit is {limit} (ASSAY_MAX_IMPORT_BYTES)")
-    # Spool to disk so that memory stays flat however large the upload, and so that the import
-    # runs over an ordinary file in a worker process (``web.offload``), not in the server's threads.
-    spool = tempfile.NamedTemporaryFile(prefix="assay-import-", delete=False)  # noqa: SIM115 - removed below
+    spool = tempfile.NamedTemporaryFile(prefix="assay-import-", delete=False)  # noqa: SIM115 - closed below
+    path = Path(spool.name)
     try:
         size = 0
         async for chunk in request.stream():
@@ -133,20 +155,55 @@ async def import_items(
             spool.write(chunk)
         spool.close()
         if size == 0:
-            raise Invalid("the request body is empty; send the items as JSON, NDJSON, CSV or Parquet")
+            raise Invalid(f"the request body is empty; send the {what} as JSON, NDJSON, CSV or Parquet")
+    except BaseException:
+        spool.close()
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+@router.post(
+    "/projects/{project_id}/annotations",
+    status_code=201,
+    tags=["items"],
+    response_model=AnswersImportResult,
+    responses=refusals(409),
+    # Streamed by the route itself after authorisation, like the item import: described, not parsed.
+    openapi_extra={
+        "requestBody": import_body(
+            component(AnswerRecord), what="answers", name="AnswerRecord", columns=ANSWER_COLUMNS
+        )
+    },
+)
+@requires(Role.MANAGER)
+async def import_answers(
+    project_id: Id,
+    request: Request,
+    hub: HubDep,
+    actor: ActorDep,
+    offload: OffloadDep,
+    workforce: Annotated[
+        str | None,
+        Query(description="the workforce of rows that name none (a workforce of this organisation)"),
+    ] = None,
+    format: Annotated[
+        str | None, Query(description="jsonl, json, csv or parquet; default from Content-Type")
+    ] = None,
+) -> dict[str, Any]:
+    """Import answers given outside assay (a vendor's delivery), all-or-nothing and idempotent:
+    counted toward overlap and quality exactly like answers given here."""
+    from assay.workflows import deliveries
+
+    project = await run_in_threadpool(project_flows.get, hub, actor, project_id, action="annotations.import")
+    fmt = format or detect_format(filename=None, content_type=request.headers.get("content-type"))
+    path = await _spooled(request, hub, what="answers")
+    try:
         result = await offload.run(
-            ingest.import_file,
-            actor,
-            project,
-            path=spool.name,
-            fmt=fmt,
-            name=None,  # messages start at the position: the client knows what it sent
-            on_duplicate=on_duplicate,
-            batch=batch,
+            deliveries.import_file, actor, project, path=str(path), fmt=fmt, name=None, workforce=workforce
         )
     finally:
-        spool.close()
-        Path(spool.name).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
     return result.public()
 
 

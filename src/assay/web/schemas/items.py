@@ -39,24 +39,23 @@ class ItemRecord(Body):
     )
 
 
-def import_body(record: dict[str, str]) -> dict[str, Any]:
-    """The import's request body, per content type (the route streams it, so FastAPI does not
-    parse it, and it is declared here); ``record`` refers to ``ItemRecord``."""
+ITEM_COLUMNS = "A header row; columns are `data` fields, except the reserved `external_id` and `priority`."
+
+
+def import_body(
+    record: dict[str, str], *, what: str = "items", name: str = "ItemRecord", columns: str = ITEM_COLUMNS
+) -> dict[str, Any]:
+    """An import's request body, per content type (the route streams it, so FastAPI does not
+    parse it, and it is declared here); ``record`` refers to the record's model (``name``)."""
     return {
         "required": True,
-        "description": "The items, all-or-nothing; the `format` parameter overrides the Content-Type.",
+        "description": f"The {what}, all-or-nothing; the `format` parameter overrides the Content-Type.",
         "content": {
             "application/json": {"schema": {"type": "array", "items": record}},
             "application/x-ndjson": {
-                "schema": {"type": "string", "description": "One ItemRecord (a JSON object) per line."}
+                "schema": {"type": "string", "description": f"One {name} (a JSON object) per line."}
             },
-            "text/csv": {
-                "schema": {
-                    "type": "string",
-                    "description": "A header row; columns are `data` fields, except the reserved "
-                    "`external_id` and `priority`.",
-                }
-            },
+            "text/csv": {"schema": {"type": "string", "description": columns}},
             "application/vnd.apache.parquet": {
                 "schema": {"type": "string", "format": "binary", "description": "Columns as in CSV."}
             },
