@@ -114,9 +114,17 @@ function focusQuestion(widget) {
   else ui.submit.focus();
 }
 
-function nextVisibleAfter(widget) {
+// Where keys go on their own: a question answered by single keys, or a required text box still
+// empty.  An optional text box is entered only on purpose (Tab, ], a click): were it entered on
+// its own, Enter would type a newline there instead of submitting, and the next item's keys would
+// land in the box.
+function stopsAt(widget) {
+  return !widget.isText || (widget.question.required !== false && widget.value() === undefined);
+}
+
+function nextStopAfter(widget) {
   const list = widgetsOf().filter(visible);
-  return list[list.indexOf(widget) + 1] || null;
+  return list.slice(list.indexOf(widget) + 1).find(stopsAt) || null;
 }
 
 function onChange(name, how) {
@@ -124,7 +132,12 @@ function onChange(name, how) {
   if (widget) widget.clearProblem();
   applyConditions();
   saveDraft();
-  if (how === "key" && widget && widget.autoAdvance) focusQuestion(nextVisibleAfter(widget));
+  if (how === "key" && widget && widget.autoAdvance) {
+    const next = nextStopAfter(widget);
+    // Nothing left that keys answer: focus stays on this answer, where Enter submits.
+    if (next) focusQuestion(next);
+    else if (collect().missing.length === 0) announce("Every required question is answered: Enter submits.");
+  }
 }
 
 function show(lease, answers) {
@@ -153,8 +166,7 @@ function show(lease, answers) {
   ui.done.hidden = true;
   ui.work.hidden = false;
   window.scrollTo(0, 0);
-  const first = widgets.find(visible);
-  focusQuestion(first);
+  focusQuestion(widgets.find((w) => visible(w) && stopsAt(w)) || widgets.find(visible));
   refreshUndo();
 }
 

@@ -192,6 +192,7 @@ function ranking(question, ctx) {
     const chip = el("button", "rank-chip", `Response ${r.letter}`);
     chip.type = "button";
     chip.draggable = true;
+    chip.dataset.enter = "submit"; // a chip is moved by keys or dragged; Enter submits (keys.js)
     chip.dataset.responseId = r.id;
     chip.addEventListener("dragstart", (event) => event.dataTransfer.setData("text/plain", r.id));
     chips.set(r.id, chip);
