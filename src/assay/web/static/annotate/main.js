@@ -162,7 +162,7 @@ function show(lease, answers) {
   ui.revising.hidden = !state.revising;
   ui.submit.textContent = state.revising ? "Save correction" : "Submit";
   ui.skip.textContent = state.revising ? "Cancel correction" : "Skip";
-  clock.start(lease.expires_at);
+  clock.start(lease);
   ui.done.hidden = true;
   ui.work.hidden = false;
   window.scrollTo(0, 0);
@@ -194,7 +194,7 @@ async function takeNext() {
   if (state.prefetching) await state.prefetching;
   let lease = state.prefetched;
   state.prefetched = null;
-  if (lease && Date.parse(lease.expires_at) - api.serverNow() < MARGIN_MS) {
+  if (lease && !(api.leaseLeft(lease) >= MARGIN_MS)) {
     // Too little time left to work on it: hand it back (it may have lapsed already) and lease anew.
     await api.skip(lease.assignment_id).catch(() => null);
     lease = null;
@@ -414,7 +414,7 @@ async function moveOn() {
 function undoOpen() {
   const last = state.last;
   return Boolean(
-    state.undoAvailable && last && last.annotationId && !state.revising && Date.parse(last.lease.expires_at) > api.serverNow(),
+    state.undoAvailable && last && last.annotationId && !state.revising && api.leaseLeft(last.lease) > 0,
   );
 }
 
@@ -430,7 +430,9 @@ function undo() {
   state.parked = state.current ? state.current.lease : null;
   state.revising = last.annotationId;
   state.last = null;
-  say("Correcting your last answer: change it and submit, or cancel to keep it as it was.", "info");
+  // The #revising banner that show() reveals is the one notice of it: saying it in #notice too
+  // put the same sentence on screen twice.
+  say("");
   show(last.lease, last.answers);
 }
 
@@ -443,7 +445,7 @@ const clock = new LeaseClock(ui.timer, {
     );
   },
   onTick: refreshUndo,
-  now: api.serverNow,
+  left: api.leaseLeft,
 });
 
 function toggleInstructions() {
