@@ -1,4 +1,5 @@
-"""What the annotation screen tells: the lease timer by the server's clock, one undo notice."""
+"""What the screen tells: the lease timer by the server's clock, one undo notice, and a page the
+member's role does not open that says what they may do instead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from tests.browser.conftest import Live
+from tests.browser.conftest import Live, login
 from tests.browser.test_annotate_flow import NOTE_SCHEMA, notes
 from tests.browser.test_annotate_helpers import annotators, assignment, manager, open_screen, wait_moved_on
 
@@ -79,3 +80,24 @@ def test_undo_shows_one_notice(page: Any, browser: Any, live: Live) -> None:
         )
         assert page.locator("#revising").is_hidden()
         assert page.get_by_text(re.compile("correcting your last answer", re.IGNORECASE)).is_hidden()
+
+
+def test_an_annotator_on_a_dashboard_is_shown_the_way_to_their_work(
+    page: Any, browser: Any, live: Live
+) -> None:
+    who = annotators(live)[3]
+    with manager(browser, live) as boss:
+        project = boss.project_id("classify")
+    login(page, who.email, who.password)
+    response = page.goto(f"/projects/{project}/dashboard")
+    assert response is not None and response.status == 403
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    message = page.get_by_role("alert").inner_text()
+    assert "does not exist" not in message and "you can annotate this project" in message
+    page.get_by_role("link", name="Annotate classify").click()
+    page.wait_for_selector("#annotate[data-ready='true']")
+    assert page.url.endswith(f"/projects/{project}/annotate")
+    # A project that does not exist is just not found (so is another organisation's: tests/web).
+    response = page.goto("/projects/99999/dashboard")
+    assert response is not None and response.status == 404
+    assert page.get_by_role("link", name="Back to my work").is_visible()

@@ -26,7 +26,7 @@ async def review_home(request: Request, page: PageDep) -> Response:
 
 @router.get("/projects/{project_id}/review")
 async def review_queue(project_id: Id, request: Request, page: PageDep) -> Response:
-    await page.require(Role.REVIEWER, what=f"project {project_id}")
+    await page.require_on_project(Role.REVIEWER, project_id, what="review queue")
     only_flagged = request.query_params.get("only") == "flagged"
     project, items, pending, flagged = await run_in_threadpool(
         review.queue, page.hub, page.actor, project_id, only_flagged=only_flagged
