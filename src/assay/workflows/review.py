@@ -51,6 +51,8 @@ def _annotation_view(a: Any, reviewed: set[int], reasons: list[dict[str, Any]]) 
         "review": a.review,
         "pending": int(a.id) not in reviewed,
         "flags": [{**r, "text": flags.describe(r)} for r in reasons],
+        # The order the annotator was shown the responses in: reviewers see the answer as given.
+        "display_order": a.display_order,
     }
 
 

@@ -12,9 +12,18 @@ from assay import limits
 from assay.domain.people import Role
 from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
+from assay.web.pages.answers import present
 from assay.workflows import dashboard, review
+from assay.workflows.projects import Project
 
 router = APIRouter(include_in_schema=False)
+
+
+def _with_views(project: Project, view: review.QueueItem) -> review.QueueItem:
+    """Each answer also as the annotator saw it, drawn by its question's own kind (``views``)."""
+    for a in view.annotations:
+        a["views"] = present(project.schema, view.data, a["answers"], a.get("display_order"))
+    return view
 
 
 @router.get("/review")
@@ -31,6 +40,7 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
     project, items, pending, flagged = await run_in_threadpool(
         review.queue, page.hub, page.actor, project_id, only_flagged=only_flagged
     )
+    items = [_with_views(project, v) for v in items]
     here = f"/projects/{project.id}/review"
     return render_page(
         "review.html",
@@ -53,6 +63,7 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
 async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
     await page.require(Role.REVIEWER, what=f"item {item_id}")
     project, view = await run_in_threadpool(review.item, page.hub, page.actor, item_id)
+    view = _with_views(project, view)
     return render_page(
         "item.html", request=request, page=page, title=f"Item {item_id}", project=project, view=view
     )

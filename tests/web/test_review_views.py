@@ -1,0 +1,159 @@
+"""The review pages draw each answer with its question's kind: a preference over the two responses
+as the annotator saw them with its strength, spans marked in their text, a rewrite as a diff."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from assay.app import Assay
+from assay.domain.schema import parse_schema
+from assay.web.app import create_app
+from assay.web.pages.answers import present, span_segments, word_diff
+from assay.workflows import admin
+from tests.factories import Member, make_member, make_org
+from tests.web.test_pages import PASSWORD, sign_in
+
+SCHEMA: dict[str, Any] = {
+    "inputs": [
+        {"name": "prompt", "kind": "text"},
+        {"name": "responses", "kind": "responses"},
+        {"name": "draft", "kind": "text"},
+    ],
+    "questions": [
+        {"name": "overall", "kind": "preference", "scale": {"min": -3, "max": 3}},
+        {"name": "order", "kind": "ranking"},
+        {"name": "claims", "kind": "spans", "input": "prompt", "labels": ["fact", "opinion"]},
+        {"name": "rewrite", "kind": "text", "prefill": "draft"},
+        {"name": "note", "kind": "text", "required": False},
+    ],
+}
+PROMPT = "Paris is the capital <b>of</b> France and the nicest city."
+ITEM = {
+    "prompt": PROMPT,
+    "responses": [
+        {"id": "x", "content": "The first response, stored first."},
+        {"id": "y", "content": "The second response, stored second."},
+    ],
+    "draft": "The quick brown fox jumps over the lazy dog.",
+}
+
+
+def test_a_preference_is_drawn_as_the_annotator_saw_it() -> None:
+    schema = parse_schema(SCHEMA)
+    # Shown y then x: y is "A" on the left.  -3 prefers responses[0] as stored (x), shown as B.
+    (view,) = present(schema, ITEM, {"overall": -3}, {"responses": ["y", "x"]})
+    assert view["kind"] == "preference" and view["summary"] == "Response B much better"
+    assert [(r["letter"], r["id"], r["preferred"]) for r in view["responses"]] == [
+        ("A", "y", False),
+        ("B", "x", True),
+    ]
+    # The scale runs from "A much better" on the left: x's -3 is its right end.
+    assert [p["value"] for p in view["scale"]] == [3, 2, 1, 0, -1, -2, -3]
+    assert [p["chosen"] for p in view["scale"]][-1] is True
+    assert view["ends"] == ("A better", "B better")
+    (same_order,) = present(schema, ITEM, {"overall": 1}, {"responses": ["x", "y"]})
+    assert same_order["summary"] == "Response B slightly better"
+    assert [p["value"] for p in same_order["scale"]] == [-3, -2, -1, 0, 1, 2, 3]
+    (tie,) = present(schema, ITEM, {"overall": 0}, None)
+    assert tie["summary"].startswith("Tie") and all(r["tie"] for r in tie["responses"])
+
+
+def test_spans_and_a_rewrite_are_drawn_in_their_text() -> None:
+    segments = span_segments(
+        "ab cd ef", [{"start": 0, "end": 5, "label": "p"}, {"start": 3, "end": 8, "label": "q"}], ["p", "q"]
+    )
+    assert [(s["text"], s["labels"]) for s in segments] == [
+        ("ab ", ["p"]),
+        ("cd", ["p", "q"]),
+        (" ef", ["q"]),
+    ]
+    # Offsets are code points, as the server stores them: an emoji with a skin tone is two.
+    text = "hi 👋🏽 there"
+    (wave,) = [s for s in span_segments(text, [{"start": 3, "end": 5, "label": "p"}], ["p"]) if s["labels"]]
+    assert wave["text"] == "👋🏽"
+    diff = word_diff("The quick brown fox.", "The slow brown fox, today.")
+    assert [(p["op"], p["text"]) for p in diff if p["op"] != "same"] == [
+        ("del", "quick"),
+        ("ins", "slow"),
+        ("del", "fox."),
+        ("ins", "fox, today."),
+    ]
+
+
+def _signed_in(hub: Assay, org: str, member: Member) -> TestClient:
+    admin.create_user(
+        hub, org=org, email=member.email, role=member.role, workforce=member.workforce, password=PASSWORD
+    )
+    client = TestClient(create_app(hub))
+    assert sign_in(client, member.email, PASSWORD).status_code == 303
+    return client
+
+
+def _view(page: str, question: str) -> str:
+    found = re.search(rf'<dd class="view view-\w+" data-question="{question}">(.*?)</dd>', page, re.S)
+    assert found, f"no view of {question}"
+    return found.group(1)
+
+
+def test_the_review_pages_draw_each_answer_with_its_widget(hub: Assay, api: TestClient) -> None:
+    hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    annotator = make_member(hub, org)
+    created = api.post("/api/v1/projects", headers=manager.headers, json={"name": "views", "schema": SCHEMA})
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    assert (
+        api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=[{"data": ITEM}]).status_code
+        == 201
+    )
+    lease = api.get(f"/api/v1/projects/{pid}/next", headers=annotator.headers).json()
+    shown = lease["item"]["display_order"]["responses"]
+    answers = {
+        "overall": 2,  # responses[1] as stored (y), better
+        "order": [["y"], ["x"]],
+        "claims": [{"start": 0, "end": 37, "label": "fact"}, {"start": 42, "end": 57, "label": "opinion"}],
+        "rewrite": "The quick red fox jumps over the lazy dog.",
+    }
+    submitted = api.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        headers=annotator.headers,
+        json={"answers": answers},
+    )
+    assert submitted.status_code == 201, submitted.text
+    client = _signed_in(hub, org, reviewer)
+    item_id = lease["item"]["id"]
+    for url in (f"/items/{item_id}", f"/projects/{pid}/review"):
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        text = page.text
+
+        preference = _view(text, "overall")
+        letter = "AB"[shown.index("y")]
+        assert f"Response {letter} better" in preference
+        sides = re.findall(r'data-response-id="(\w)" data-letter="(\w)"', preference)
+        assert sides == [(rid, "AB"[i]) for i, rid in enumerate(shown)]  # as the annotator saw them
+        preferred = re.search(r'class="pref-side preferred" data-response-id="(\w)"', preference)
+        assert preferred and preferred.group(1) == "y"
+        assert re.search(r'<li class="chosen" aria-current="true">2</li>', preference)
+
+        ranking = _view(text, "order")
+        assert re.findall(r'class="rank-entry" data-response-id="(\w)"', ranking) == ["y", "x"]
+
+        spans = _view(text, "claims")
+        marks = re.findall(r'<mark class="mark mark-(\d)" title="([^"]*)"[^>]*>(.*?)</mark>', spans)
+        assert [(m, t, html.unescape(s)) for m, t, s in marks] == [
+            ("0", "fact", PROMPT[0:37]),
+            ("1", "opinion", PROMPT[42:57]),
+        ]
+        assert "<b>of</b>" not in spans and "&lt;b&gt;of&lt;/b&gt;" in spans  # untrusted text stays inert
+
+        rewrite = _view(text, "rewrite")
+        assert "<del>brown</del>" in rewrite and "<ins>red</ins>" in rewrite
+        assert "Against draft: 1 word <del>removed</del>, 1 <ins>added</ins>" in rewrite
