@@ -95,7 +95,9 @@ def _signed_in(hub: Assay, org: str, member: Member) -> TestClient:
 
 
 def _view(page: str, question: str) -> str:
-    found = re.search(rf'<dd class="view view-\w+" data-question="{question}">(.*?)</dd>', page, re.S)
+    found = re.search(
+        rf'<dd class="view view-\w+(?: disagree)?" data-question="{question}">(.*?)</dd>', page, re.S
+    )
     assert found, f"no view of {question}"
     return found.group(1)
 
@@ -157,3 +159,31 @@ def test_the_review_pages_draw_each_answer_with_its_widget(hub: Assay, api: Test
         rewrite = _view(text, "rewrite")
         assert "<del>brown</del>" in rewrite and "<ins>red</ins>" in rewrite
         assert "Against draft: 1 word <del>removed</del>, 1 <ins>added</ins>" in rewrite
+
+
+def test_side_by_side_answers_mark_the_questions_they_disagree_on(hub: Assay, api: TestClient) -> None:
+    hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    schema = {
+        "inputs": [{"name": "text", "kind": "text"}],
+        "questions": [
+            {"name": "tone", "kind": "choice", "options": ["calm", "angry"]},
+            {"name": "topic", "kind": "choice", "options": ["billing", "other"]},
+        ],
+    }
+    body = {"name": "split", "schema": schema, "settings": {"overlap": 2}}
+    pid = api.post("/api/v1/projects", headers=manager.headers, json=body).json()["id"]
+    items = [{"data": {"text": "Where is my refund?"}}]
+    assert api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=items).status_code == 201
+    for tone in ("calm", "angry"):
+        who = make_member(hub, org)
+        lease = api.get(f"/api/v1/projects/{pid}/next", headers=who.headers).json()
+        answers = {"tone": tone, "topic": "billing"}
+        url = f"/api/v1/assignments/{lease['assignment_id']}/submit"
+        assert api.post(url, headers=who.headers, json={"answers": answers}).status_code == 201
+    page = _signed_in(hub, org, reviewer).get(f"/items/{lease['item']['id']}").text
+    assert page.count('<dd class="view view-value disagree" data-question="tone">') == 2
+    assert page.count('<dd class="view view-value" data-question="topic">') == 2
+    assert page.count('<span class="badge disagree" title="The answers of this item differ here">') == 2

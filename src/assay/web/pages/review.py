@@ -20,9 +20,19 @@ router = APIRouter(include_in_schema=False)
 
 
 def _with_views(project: Project, view: review.QueueItem) -> review.QueueItem:
-    """Each answer also as the annotator saw it, drawn by its question's own kind (``views``)."""
+    """Each answer also as the annotator saw it, drawn by its question's own kind (``views``), and
+    each question the standing answers of the item disagree on marked in every one of them."""
+    standing = [a["answers"] for a in view.annotations if a["review"] != "reject"]
+    names = {name for answers in standing for name in answers}
+    split = (
+        {n for n in names if len({repr(answers.get(n)) for answers in standing}) > 1}
+        if len(standing) > 1
+        else set()
+    )
     for a in view.annotations:
         a["views"] = present(project.schema, view.data, a["answers"], a.get("display_order"))
+        for v in a["views"]:
+            v["disagree"] = v["name"] in split
     return view
 
 
