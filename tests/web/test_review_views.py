@@ -187,3 +187,44 @@ def test_side_by_side_answers_mark_the_questions_they_disagree_on(hub: Assay, ap
     assert page.count('<dd class="view view-value disagree" data-question="tone">') == 2
     assert page.count('<dd class="view view-value" data-question="topic">') == 2
     assert page.count('<span class="badge disagree" title="The answers of this item differ here">') == 2
+
+
+def test_paging_through_the_queue_shows_every_item_once(hub: Assay, api: TestClient) -> None:
+    hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    schema = {
+        "inputs": [{"name": "text", "kind": "text"}],
+        "questions": [{"name": "ok", "kind": "choice", "options": ["y", "n"]}],
+    }
+    body = {"name": "long queue", "schema": schema, "settings": {"overlap": 1}}
+    pid = api.post("/api/v1/projects", headers=manager.headers, json=body).json()["id"]
+    items = [{"data": {"text": f"message {i}"}} for i in range(45)]
+    assert api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=items).status_code == 201
+    annotator = make_member(hub, org)
+    for _ in range(45):
+        lease = api.get(f"/api/v1/projects/{pid}/next", headers=annotator.headers).json()
+        url = f"/api/v1/assignments/{lease['assignment_id']}/submit"
+        assert api.post(url, headers=annotator.headers, json={"answers": {"ok": "y"}}).status_code == 201
+    client = _signed_in(hub, org, reviewer)
+    seen: list[int] = []
+    url = f"/projects/{pid}/review"
+    pages = 0
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        pages += 1
+        seen += [int(n) for n in re.findall(r'<section class="card" aria-label="Item (\d+)"', page.text)]
+        found = re.search(r'<a href="([^"]+)" rel="next"', page.text)
+        url = html.unescape(found.group(1)) if found else ""
+        if pages == 2:
+            assert (
+                'rel="prev"' in page.text
+                and f'name="back" value="/projects/{pid}/review?page=2"' in page.text
+            )
+    assert pages == 3 and len(seen) == 45 and len(set(seen)) == 45
+    assert "Nothing to review on page 9." in client.get(f"/projects/{pid}/review?page=9").text
+    for bad in ("0", "two", "-1", "1e3"):
+        refused = client.get(f"/projects/{pid}/review?page={bad}")
+        assert refused.status_code == 422 and "page must be a whole number from 1" in refused.text

@@ -105,16 +105,44 @@ def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) 
     return [f for f in shown if int(f.row.id) not in judged]
 
 
+@dataclass
+class QueuePage:
+    project: Project
+    items: list[QueueItem]
+    pending: int  # answers no reviewer has judged
+    flagged: int  # of those, the flagged ones
+    page: int
+    has_more: bool  # a next page holds more items
+
+
 def queue(
     hub: Assay, actor: Actor, project_id: int, *, limit: int = 20, only_flagged: bool = False
 ) -> tuple[Project, list[QueueItem], int, int]:
-    """(project, items to review, pending answers, flagged pending answers).
+    """(project, items to review, pending answers, flagged pending answers): the first page."""
+    found = queue_page(hub, actor, project_id, limit=limit, only_flagged=only_flagged)
+    return found.project, found.items, found.pending, found.flagged
 
-    Items with a flagged pending answer come first, then disagreements, then the oldest.  Flagged
-    items are found from the flag checks over the whole project, not within the ``QUEUE_SCAN``
-    oldest pending items, so that a flagged answer is never hidden behind a long backlog.
+
+def queue_page(
+    hub: Assay,
+    actor: Actor,
+    project_id: int,
+    *,
+    limit: int = 20,
+    page: int = 1,
+    only_flagged: bool = False,
+) -> QueuePage:
+    """One page of the review queue.
+
+    Items with a flagged pending answer come first, then the other pending items oldest first in
+    blocks of ``QUEUE_SCAN``, disagreements first within each block.  Flagged items are found from
+    the flag checks over the whole project, not within the oldest pending items, so that a flagged
+    answer is never hidden behind a long backlog.  Blocks keep the order the same from one page to
+    the next (a page further on only reads more blocks), so paging shows every item of the queue.
     ``only_flagged`` keeps the flagged items alone.
     """
+    page = max(1, page)
+    need = page * limit + 1  # one more than this page ends at: is there a next page?
     project = project_flows.get(hub, actor, project_id, action="review.queue")
     access.require(
         hub, actor, Role.REVIEWER, action="review.queue", object_type="project", object_id=project_id
@@ -125,19 +153,29 @@ def queue(
     with hub.db.read() as conn:
         total = store.pending_count(conn, org_id=actor.org_id, project_id=project.id)
         # Enough flagged items fill the page on their own: the oldest pending ones would sort after.
+        blocks = -(-max(0, need - len(flagged_items)) // QUEUE_SCAN)
         window = (
             []
-            if only_flagged or len(flagged_items) >= limit
-            else store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=QUEUE_SCAN)
+            if only_flagged or blocks == 0
+            else store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=blocks * QUEUE_SCAN)
         )
     first = set(flagged_items)
-    item_ids = flagged_items[:QUEUE_SCAN] + [i for i in window if i not in first]
-    views = _item_views(hub, actor, item_ids, found)
+    rest = [i for i in window if i not in first]
+    block = {item_id: n // QUEUE_SCAN for n, item_id in enumerate(rest)}
+    views = _item_views(hub, actor, flagged_items[:need] + rest, found)
     if only_flagged:
         views = [v for v in views if v.flagged]
-    # Stable sort: flagged first, then disagreements, the oldest first within each group.
-    views.sort(key=lambda v: (not v.flagged, not v.disagreement))
-    return project, views[:limit], total, len(waiting)
+    # Stable sort: flagged first, then block by block (oldest first), disagreements first in each.
+    views.sort(key=lambda v: (not v.flagged, 0 if v.flagged else block.get(v.item_id, 0), not v.disagreement))
+    start = (page - 1) * limit
+    return QueuePage(
+        project=project,
+        items=views[start : start + limit],
+        pending=total,
+        flagged=len(waiting),
+        page=page,
+        has_more=len(views) > start + limit,
+    )
 
 
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay import limits
 from assay.domain.people import Role
+from assay.errors import Invalid
 from assay.web.deps import Id
 from assay.web.pages._base import PageDep, checked_form, field, render_page, safe_next
 from assay.web.pages.answers import present
@@ -36,6 +37,21 @@ def _with_views(project: Project, view: review.QueueItem) -> review.QueueItem:
     return view
 
 
+def _page_number(value: str | None) -> int:
+    """The queue's ``page`` query parameter: a whole number from 1 (422 naming it otherwise)."""
+    if value is None or value == "":
+        return 1
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise Invalid(
+            f"page must be a whole number from 1 to {MAX_PAGE}, not {value[:40]!r}",
+            errors=[{"loc": "query.page", "msg": "a whole number from 1", "value": value[:40]}],
+        )
+    return int(value)
+
+
+MAX_PAGE = 100_000
+
+
 @router.get("/review")
 async def review_home(request: Request, page: PageDep) -> Response:
     await page.require(Role.REVIEWER, what="this page")
@@ -47,11 +63,18 @@ async def review_home(request: Request, page: PageDep) -> Response:
 async def review_queue(project_id: Id, request: Request, page: PageDep) -> Response:
     await page.require_on_project(Role.REVIEWER, project_id, what="review queue")
     only_flagged = request.query_params.get("only") == "flagged"
-    project, items, pending, flagged = await run_in_threadpool(
-        review.queue, page.hub, page.actor, project_id, only_flagged=only_flagged
+    number = _page_number(request.query_params.get("page"))
+    found = await run_in_threadpool(
+        lambda: review.queue_page(page.hub, page.actor, project_id, page=number, only_flagged=only_flagged)
     )
-    items = [_with_views(project, v) for v in items]
+    project = found.project
+    items = [_with_views(project, v) for v in found.items]
     here = f"/projects/{project.id}/review"
+    view = f"{here}?only=flagged" if only_flagged else here
+
+    def at(n: int) -> str:
+        return view if n == 1 else f"{view}{'&' if '?' in view else '?'}page={n}"
+
     return render_page(
         "review.html",
         request=request,
@@ -59,12 +82,15 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
         title=f"Review · {project.name}",
         project=project,
         items=items,
-        pending=pending,
-        flagged=flagged,
+        pending=found.pending,
+        flagged=found.flagged,
         only_flagged=only_flagged,
         here=here,
-        # Judging an answer comes back to the same view of the queue.
-        back=f"{here}?only=flagged" if only_flagged else here,
+        number=found.page,
+        previous=at(found.page - 1) if found.page > 1 else "",
+        next=at(found.page + 1) if found.has_more else "",
+        # Judging an answer comes back to the same page of the same view of the queue.
+        back=at(found.page),
         done=request.query_params.get("done", ""),
     )
 
