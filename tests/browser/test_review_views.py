@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from assay.storage.tables import reviews
+from assay.workflows import annotate, ingest
+from assay.workflows import projects as project_flows
 from tests.browser.conftest import Live, login
 from tests.browser.test_annotate_helpers import (
     annotators,
@@ -16,6 +23,7 @@ from tests.browser.test_annotate_helpers import (
     wait_moved_on,
 )
 from tests.browser.test_annotate_widgets import low_contrast
+from tests.browser.test_pages_flows import _actor
 
 SHOTS = os.environ.get("ASSAY_SCREENSHOTS")
 
@@ -55,3 +63,52 @@ def test_a_reviewer_sees_the_preference_as_the_annotator_gave_it(page: Any, brow
             card.screenshot(path=str(Path(SHOTS) / "review-preference.png"))
     finally:
         context.close()
+
+
+def test_a_reviewer_judges_a_queue_by_keyboard_only(page: Any, live: Live) -> None:
+    schema = {
+        "inputs": [{"name": "text", "kind": "text"}],
+        "questions": [{"name": "ok", "kind": "choice", "options": ["y", "n"]}],
+    }
+    boss = _actor(live, live.logins["manager"].email)
+    worker = _actor(live, annotators(live)[6].email)
+    with live.hub() as hub:
+        project = project_flows.create(hub, boss, name="review-keys", schema=schema, settings={"overlap": 1})
+        lines = "\n".join(json.dumps({"data": {"text": f"keyboard review {i}"}}) for i in range(5))
+        ingest.import_items(hub, boss, project, source=io.BytesIO(lines.encode()), fmt="jsonl", name="t")
+        ids = []
+        for _ in range(5):
+            lease = annotate.next_item(hub, worker, project.id)
+            assert lease is not None
+            ids.append(annotate.submit(hub, worker, lease.assignment_id, answers={"ok": "y"})[0]["id"])
+    reviewer = live.logins["reviewer"]
+    login(page, reviewer.email, reviewer.password)
+    page.goto(f"/projects/{project.id}/review")
+    focused = "document.activeElement.closest('article.answer')?.dataset.annotationId"
+    # Arriving, the first answer waiting for review has focus; A accepts it, and after the reload
+    # focus is on the next one still waiting.
+    for expected in ids[:3]:
+        page.wait_for_function(f"() => {focused} === '{expected}'")
+        page.keyboard.press("a")
+        page.wait_for_url(lambda url, e=expected: f"done=accept-{e}" in url)
+    # F opens the fix of the focused answer with its field in focus; Esc comes back to the answer.
+    page.wait_for_function(f"() => {focused} === '{ids[3]}'")
+    page.keyboard.press("f")
+    assert page.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    page.keyboard.press("Escape")
+    assert page.evaluate(focused) == str(ids[3])
+    # J moves to the next answer; R goes to its reason, and Enter there rejects it.
+    page.keyboard.press("j")
+    assert page.evaluate(focused) == str(ids[4])
+    page.keyboard.press("r")
+    page.keyboard.type("not a real answer")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: f"done=reject-{ids[4]}" in url)
+    with live.hub() as hub, hub.db.read() as conn:
+        verdicts = dict(
+            conn.execute(
+                sa.select(reviews.c.annotation_id, reviews.c.verdict).where(reviews.c.annotation_id.in_(ids))
+            ).all()
+        )
+    assert verdicts == {ids[0]: "accept", ids[1]: "accept", ids[2]: "accept", ids[4]: "reject"}
+    assert low_contrast(page, "main") == []
