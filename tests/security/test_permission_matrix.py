@@ -95,6 +95,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/review"): Rule(REVIEWER),
     ("GET", "/items/{item_id}"): Rule(REVIEWER, scope="project"),
     ("POST", "/annotations/{annotation_id}/review"): Rule(REVIEWER, ok=303, scope="project"),
+    ("POST", "/projects/{project_id}/review/accept"): Rule(REVIEWER, ok=303, scope="project"),
     ("GET", "/members"): Rule(MANAGER),
     ("POST", "/members/invite"): Rule(MANAGER),
     ("POST", "/members/{membership_id}"): Rule(MANAGER, ok=303, scope="project"),

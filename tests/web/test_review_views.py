@@ -8,10 +8,12 @@ import html
 import re
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from assay.app import Assay
 from assay.domain.schema import parse_schema
+from assay.storage.tables import reviews
 from assay.web.app import create_app
 from assay.web.pages.answers import present, span_segments, word_diff
 from assay.workflows import admin
@@ -228,3 +230,68 @@ def test_paging_through_the_queue_shows_every_item_once(hub: Assay, api: TestCli
     for bad in ("0", "two", "-1", "1e3"):
         refused = client.get(f"/projects/{pid}/review?page={bad}")
         assert refused.status_code == 422 and "page must be a whole number from 1" in refused.text
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_bulk_accept_takes_the_answers_the_page_showed_or_nothing(hub: Assay, api: TestClient) -> None:
+    hub.config = dataclasses.replace(hub.config, secret_key="s" * 40)
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    reviewer = make_member(hub, org, role="reviewer")
+    schema = {
+        "inputs": [{"name": "text", "kind": "text"}],
+        "questions": [{"name": "ok", "kind": "choice", "options": ["y", "n"]}],
+    }
+    pid = api.post(
+        "/api/v1/projects", headers=manager.headers, json={"name": "bulk", "schema": schema}
+    ).json()["id"]
+    items = [{"data": {"text": f"bulk {i}"}} for i in range(4)]
+    assert api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=items).status_code == 201
+    annotator = make_member(hub, org)
+    ids = []
+    for who in (annotator, annotator, annotator, reviewer):  # the reviewer answers one item too
+        lease = api.get(f"/api/v1/projects/{pid}/next", headers=who.headers).json()
+        url = f"/api/v1/assignments/{lease['assignment_id']}/submit"
+        ids.append(api.post(url, headers=who.headers, json={"answers": {"ok": "y"}}).json()["id"])
+    # Another organisation's answer.
+    other = make_org(hub)
+    boss, stranger = make_member(hub, other, role="manager"), make_member(hub, other)
+    fpid = api.post(
+        "/api/v1/projects", headers=boss.headers, json={"name": "theirs", "schema": schema}
+    ).json()["id"]
+    api.post(f"/api/v1/projects/{fpid}/items", headers=boss.headers, json=items[:1])
+    lease = api.get(f"/api/v1/projects/{fpid}/next", headers=stranger.headers).json()
+    foreign = api.post(
+        f"/api/v1/assignments/{lease['assignment_id']}/submit",
+        headers=stranger.headers,
+        json={"answers": {"ok": "n"}},
+    ).json()["id"]
+
+    client = _signed_in(hub, org, reviewer)
+    page = client.get(f"/projects/{pid}/review").text
+    shown = [int(n) for n in re.findall(r'<input type="hidden" name="annotation" value="(\d+)">', page)]
+    assert sorted(shown) == sorted(ids) and "Accept all 4 answers waiting on this page" in page
+    url = f"/projects/{pid}/review/accept"
+    form = {"csrf_token": _csrf(page), "back": f"/projects/{pid}/review"}
+
+    # One id the reviewer may not see refuses the whole request: nothing is accepted.
+    refused = client.post(
+        url, data={**form, "annotation": [*map(str, shown), str(foreign)]}, follow_redirects=False
+    )
+    assert refused.status_code == 404
+    assert "Accept all 4 answers" in client.get(f"/projects/{pid}/review").text
+    bad = client.post(url, data={**form, "annotation": ["12x"]}, follow_redirects=False)
+    assert bad.status_code == 422 and "annotation must be an answer&#39;s id" in bad.text
+
+    done = client.post(url, data={**form, "annotation": [str(i) for i in shown]}, follow_redirects=False)
+    assert done.status_code == 303
+    after = client.get(done.headers["location"]).text
+    assert "Saved: accepted 3 answers (skipped 1: judged meanwhile or your own)." in after
+    with hub.db.read() as conn:
+        verdicts = dict(conn.execute(sa.select(reviews.c.annotation_id, reviews.c.verdict)).all())
+    assert verdicts == {ids[0]: "accept", ids[1]: "accept", ids[2]: "accept"}

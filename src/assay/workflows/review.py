@@ -210,6 +210,13 @@ def judge(
             "a reject needs a reason the annotator can learn from",
             errors=[{"loc": "reason", "msg": "required"}],
         )
+    row, project = _judgeable(hub, actor, annotation_id, action=action)
+    return _record(hub, actor, row, project, verdict=verdict, reason=reason, answers=answers)
+
+
+def _judgeable(hub: Assay, actor: Actor, annotation_id: int, *, action: str) -> tuple[Any, Project]:
+    """The annotation and its project if the actor may judge it: 404 (audited) for one they may
+    not see, 403 (audited) for their own answer."""
     with hub.db.read() as conn:
         row = answer_store.annotation_of(conn, org_id=actor.org_id, annotation_id=annotation_id)
     missing = NotFound(f"annotation {annotation_id} does not exist")
@@ -233,6 +240,13 @@ def judge(
             hub, actor=actor, action=action, status=403, object_type="annotation", object_id=annotation_id
         )
         raise Forbidden("you cannot review your own answer; another reviewer must")
+    return row, project
+
+
+def _record(
+    hub: Assay, actor: Actor, row: Any, project: Project, *, verdict: str, reason: str | None, answers: Any
+) -> dict[str, Any]:
+    annotation_id = int(row.id)
     clean = None
     if verdict == "fix":
         with hub.db.read() as conn:
@@ -277,3 +291,55 @@ def judge(
         "answers": clean,
         "created_at": at.isoformat(),
     }
+
+
+BULK_MAX = 500  # answers one bulk accept may name
+
+
+def accept_many(hub: Assay, actor: Actor, project_id: int, annotation_ids: list[int]) -> dict[str, Any]:
+    """Accept the named answers of one project: the set a filtered queue page showed.
+
+    Every id is checked before anything is written: one the reviewer may not see, or of another
+    project, refuses the whole request (404, audited), so nothing is half done.  The reviewer's
+    own answers and answers a reviewer has judged since the page was drawn are skipped and counted.
+    """
+    action = "review.accept"
+    project = project_flows.get(hub, actor, project_id, action=action)
+    access.require(hub, actor, Role.REVIEWER, action=action, object_type="project", object_id=project_id)
+    ids = list(dict.fromkeys(annotation_ids))
+    if len(ids) > BULK_MAX:
+        raise Invalid(
+            f"a bulk accept names at most {BULK_MAX} answers, not {len(ids)}",
+            errors=[{"loc": "annotation", "msg": f"at most {BULK_MAX}"}],
+        )
+    ready: list[tuple[Any, Project]] = []
+    own = 0
+    for annotation_id in ids:
+        try:
+            row, found = _judgeable(hub, actor, annotation_id, action=action)
+        except Forbidden:
+            own += 1
+            continue
+        if found.id != project.id:
+            raise access.not_found(
+                hub,
+                actor,
+                NotFound(f"annotation {annotation_id} does not exist in project {project_id}"),
+                action=action,
+                object_type="annotation",
+                object_id=annotation_id,
+            )
+        ready.append((row, found))
+    with hub.db.read() as conn:
+        judged = store.reviewed_ids(conn, annotation_ids=[int(row.id) for row, _ in ready])
+    accepted = 0
+    for row, found in ready:
+        if int(row.id) in judged:
+            continue
+        try:
+            _record(hub, actor, row, found, verdict="accept", reason=None, answers=None)
+        except Conflict:  # rejected by another reviewer a moment ago: final
+            judged.add(int(row.id))
+            continue
+        accepted += 1
+    return {"ok": True, "accepted": accepted, "already_judged": len(judged), "own": own}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -92,6 +93,8 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
         # Judging an answer comes back to the same page of the same view of the queue.
         back=at(found.page),
         done=request.query_params.get("done", ""),
+        bulk=request.query_params.get("bulk", "")[:200],
+        waiting=[a["id"] for v in items for a in v.annotations if a["pending"] and a["review"] != "reject"],
     )
 
 
@@ -103,6 +106,29 @@ async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
     return render_page(
         "item.html", request=request, page=page, title=f"Item {item_id}", project=project, view=view
     )
+
+
+@router.post("/projects/{project_id}/review/accept")
+async def accept_shown(project_id: Id, request: Request, page: PageDep) -> Response:
+    """The queue page's "Accept all" button: every pending answer that page showed (its filter)."""
+    await page.require(Role.REVIEWER, what=f"project {project_id}")
+    form = await checked_form(request, page)
+    ids: list[int] = []
+    for value in form.getlist("annotation"):
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise Invalid(
+                f"annotation must be an answer's id (a whole number), not {str(value)[:40]!r}",
+                errors=[{"loc": "annotation", "msg": "a whole number"}],
+            )
+        ids.append(int(value))
+    result = await run_in_threadpool(review.accept_many, page.hub, page.actor, project_id, ids)
+    back = safe_next(field(form, "back"))
+    sep = "&" if "?" in back else "?"
+    done = f"accepted {result['accepted']} answers"
+    skipped = result["already_judged"] + result["own"]
+    if skipped:
+        done += f" (skipped {skipped}: judged meanwhile or your own)"
+    return RedirectResponse(f"{back}{sep}{urlencode({'bulk': done})}", status_code=303)
 
 
 @router.post("/annotations/{annotation_id}/review")
