@@ -94,7 +94,7 @@ def test_a_reviewer_judges_a_queue_by_keyboard_only(page: Any, live: Live) -> No
     # F opens the fix of the focused answer with its field in focus; Esc comes back to the answer.
     page.wait_for_function(f"() => {focused} === '{ids[3]}'")
     page.keyboard.press("f")
-    assert page.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    assert page.evaluate("document.activeElement.closest('.fix-widgets') !== null")
     page.keyboard.press("Escape")
     assert page.evaluate(focused) == str(ids[3])
     # J moves to the next answer; R goes to its reason, and Enter there rejects it.
@@ -112,3 +112,67 @@ def test_a_reviewer_judges_a_queue_by_keyboard_only(page: Any, live: Live) -> No
         )
     assert verdicts == {ids[0]: "accept", ids[1]: "accept", ids[2]: "accept", ids[4]: "reject"}
     assert low_contrast(page, "main") == []
+
+
+FIX_SCHEMA = {
+    "inputs": [{"name": "text", "kind": "text"}],
+    "questions": [
+        {"name": "tone", "kind": "choice", "options": ["calm", "angry"]},
+        {"name": "marks", "kind": "spans", "labels": ["complaint"], "required": False},
+        {"name": "note", "kind": "text", "min_length": 5},
+    ],
+}
+
+
+def test_a_fix_is_made_with_the_widgets_and_a_refused_one_keeps_what_was_typed(page: Any, live: Live) -> None:
+    boss = _actor(live, live.logins["manager"].email)
+    worker = _actor(live, annotators(live)[7].email)
+    with live.hub() as hub:
+        project = project_flows.create(
+            hub, boss, name="fix-widgets", schema=FIX_SCHEMA, settings={"overlap": 1}
+        )
+        record = json.dumps({"data": {"text": "My parcel never came."}})
+        ingest.import_items(hub, boss, project, source=io.BytesIO(record.encode()), fmt="jsonl", name="t")
+        lease = annotate.next_item(hub, worker, project.id)
+        assert lease is not None
+        stored, _ = annotate.submit(
+            hub, worker, lease.assignment_id, answers={"tone": "calm", "note": "fine by me"}
+        )
+    reviewer = live.logins["reviewer"]
+    login(page, reviewer.email, reviewer.password)
+    page.goto(f"/items/{lease.item_id}")
+    card = page.locator(f"article.answer[data-annotation-id='{stored['id']}']")
+    card.locator("details.fix summary").click()
+    fix = card.locator(".fix-widgets")
+    # The annotator's answer is set in the same widgets the annotation screen uses; no JSON box.
+    assert fix.locator("fieldset[data-question='tone'] input:checked + kbd").inner_text() == "1"
+    assert fix.locator("textarea").input_value() == "fine by me"
+    assert card.locator("textarea[name='answers']").count() == 0
+    # A fix the server refuses (the note is too short) says why and keeps what was entered.
+    fix.locator("fieldset[data-question='tone'] label.option").nth(1).click()
+    fix.locator("textarea").fill("bad")
+    card.get_by_role("button", name="Save fix").click()
+    problem = card.locator(".fix-problem")
+    problem.wait_for(state="visible")
+    assert problem.inner_text().startswith("Not saved:") and "still here" in problem.inner_text()
+    assert fix.locator("fieldset[data-question='note'] .problem").is_visible()
+    assert fix.locator("textarea").input_value() == "bad"
+    assert fix.locator("fieldset[data-question='tone'] input:checked + kbd").inner_text() == "2"
+    # Fixed for real: a span marked by keyboard (three words), a longer note.
+    fix.locator("textarea").fill("the parcel is lost")
+    fix.locator(".span-text").focus()
+    for _ in range(3):
+        page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("1")
+    card.get_by_role("button", name="Save fix").click()
+    page.wait_for_url(lambda url: f"done=fix-{stored['id']}" in url)
+    with live.hub() as hub, hub.db.read() as conn:
+        fixed = conn.execute(
+            sa.select(reviews.c.verdict, reviews.c.answers).where(reviews.c.annotation_id == stored["id"])
+        ).one()
+    assert fixed.verdict == "fix"
+    assert fixed.answers == {
+        "tone": "angry",
+        "marks": [{"start": 0, "end": 15, "label": "complaint"}],  # "My parcel never"
+        "note": "the parcel is lost",
+    }

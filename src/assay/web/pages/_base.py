@@ -36,6 +36,8 @@ env = jinja2.Environment(
 )
 env.filters["markdown"] = lambda text: Markup(render.render_any(text))
 env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+# JSON as plain text for a data attribute: escaped like any attribute value, read back by a script.
+env.filters["json_attr"] = lambda value: json.dumps(value, ensure_ascii=False)
 
 
 class LoginRequired(Exception):

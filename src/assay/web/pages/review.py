@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +37,11 @@ def _with_views(project: Project, view: review.QueueItem) -> review.QueueItem:
         for v in a["views"]:
             v["disagree"] = v["name"] in split
     return view
+
+
+def _schema_json(project: Project) -> str:
+    """The schema as the annotation screen reads it, for the fix widgets (a data attribute)."""
+    return json.dumps(project.schema.model_dump(mode="json", exclude_none=True))
 
 
 def _page_number(value: str | None) -> int:
@@ -82,6 +88,7 @@ async def review_queue(project_id: Id, request: Request, page: PageDep) -> Respo
         page=page,
         title=f"Review · {project.name}",
         project=project,
+        schema_json=_schema_json(project),
         items=items,
         pending=found.pending,
         flagged=found.flagged,
@@ -104,7 +111,13 @@ async def item_page(item_id: Id, request: Request, page: PageDep) -> Response:
     project, view = await run_in_threadpool(review.item, page.hub, page.actor, item_id)
     view = _with_views(project, view)
     return render_page(
-        "item.html", request=request, page=page, title=f"Item {item_id}", project=project, view=view
+        "item.html",
+        request=request,
+        page=page,
+        title=f"Item {item_id}",
+        project=project,
+        view=view,
+        schema_json=_schema_json(project),
     )
 
 
