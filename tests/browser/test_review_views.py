@@ -158,6 +158,9 @@ def test_a_fix_is_made_with_the_widgets_and_a_refused_one_keeps_what_was_typed(p
     assert fix.locator("fieldset[data-question='note'] .problem").is_visible()
     assert fix.locator("textarea").input_value() == "bad"
     assert fix.locator("fieldset[data-question='tone'] input:checked + kbd").inner_text() == "2"
+    assert low_contrast(page, "main") == []
+    if SHOTS:
+        card.screenshot(path=str(Path(SHOTS) / "review-fix.png"))
     # Fixed for real: a span marked by keyboard (three words), a longer note.
     fix.locator("textarea").fill("the parcel is lost")
     fix.locator(".span-text").focus()
