@@ -179,3 +179,84 @@ def test_a_fix_is_made_with_the_widgets_and_a_refused_one_keeps_what_was_typed(p
         "marks": [{"start": 0, "end": 15, "label": "complaint"}],  # "My parcel never"
         "note": "the parcel is lost",
     }
+
+
+EVERY_KIND = {
+    "inputs": [
+        {"name": "text", "kind": "text"},
+        {"name": "pair", "kind": "responses"},
+        {"name": "trio", "kind": "responses"},
+    ],
+    "questions": [
+        {"name": "tone", "kind": "choice", "options": ["calm", "angry"]},
+        {"name": "tags", "kind": "multi_choice", "options": ["refund", "late", "rude"]},
+        {"name": "urgency", "kind": "rating", "scale": {"min": 1, "max": 5}},
+        {"name": "better", "kind": "preference", "input": "pair", "scale": {"min": -2, "max": 2}},
+        {"name": "order", "kind": "ranking", "input": "trio"},
+        {"name": "marks", "kind": "spans", "input": "text", "labels": ["complaint"]},
+        {"name": "note", "kind": "text", "required": False},
+    ],
+}
+
+
+def test_a_reviewer_reviews_twenty_answers_of_every_kind_by_keyboard(page: Any, live: Live) -> None:
+    boss = _actor(live, live.logins["manager"].email)
+    worker = _actor(live, annotators(live)[2].email)
+    responses = [{"id": r, "content": f"Response {r} text"} for r in ("p", "q", "r")]
+    with live.hub() as hub:
+        project = project_flows.create(
+            hub, boss, name="every-kind", schema=EVERY_KIND, settings={"overlap": 1}
+        )
+        lines = "\n".join(
+            json.dumps(
+                {
+                    "data": {
+                        "text": f"Order {i} arrived late and broken.",
+                        "pair": responses[:2],
+                        "trio": responses,
+                    }
+                }
+            )
+            for i in range(20)
+        )
+        ingest.import_items(hub, boss, project, source=io.BytesIO(lines.encode()), fmt="jsonl", name="t")
+        ids = []
+        for i in range(20):
+            lease = annotate.next_item(hub, worker, project.id)
+            assert lease is not None
+            answers = {
+                "tone": ["calm", "angry"][i % 2],
+                "tags": ["late"] if i % 3 else ["late", "refund"],
+                "urgency": 1 + i % 5,
+                "better": (i % 5) - 2,
+                "order": [["q"], ["p", "r"]] if i % 2 else [["r"], ["q"], ["p"]],
+                "marks": [{"start": 0, "end": 5 + len(str(i)), "label": "complaint"}],
+                "note": f"seen {i}",
+            }
+            ids.append(annotate.submit(hub, worker, lease.assignment_id, answers=answers)[0]["id"])
+    reviewer = live.logins["reviewer"]
+    login(page, reviewer.email, reviewer.password)
+    page.goto(f"/projects/{project.id}/review")
+    card = page.locator("article.answer").first
+    for kind, question in [
+        ("value", "tone"),
+        ("value", "tags"),
+        ("value", "urgency"),
+        ("preference", "better"),
+        ("ranking", "order"),
+        ("spans", "marks"),
+        ("text", "note"),
+    ]:
+        assert card.locator(f"dd.view-{kind}[data-question='{question}']").count() == 1, question
+    assert card.locator("dd[data-question='marks'] mark").count() == 1
+    assert low_contrast(page, "main") == []
+    focused = "document.activeElement.closest('article.answer')?.dataset.annotationId"
+    accepted = []
+    for _ in range(20):
+        page.wait_for_function(f"() => ({focused} || '') !== ''")
+        now = page.evaluate(focused)
+        page.keyboard.press("a")
+        page.wait_for_url(lambda url, n=now: f"done=accept-{n}" in url)
+        accepted.append(int(now))
+    assert sorted(accepted) == sorted(ids)
+    assert "Nothing to review." in page.locator("main").inner_text()
