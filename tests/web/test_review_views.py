@@ -65,6 +65,28 @@ def test_a_preference_is_drawn_as_the_annotator_saw_it() -> None:
     assert tie["summary"].startswith("Tie") and all(r["tie"] for r in tie["responses"])
 
 
+def test_answers_of_the_wrong_shape_are_shown_as_values_never_a_crash() -> None:
+    # Stored answers were checked when written, but a view must not trust that (imports, old rows).
+    schema = parse_schema(SCHEMA)
+    odd = {
+        "overall": "left",
+        "order": [[{"id": "x"}], "y", 3],
+        "claims": [{"start": "0", "end": 4}, {"start": 5, "end": 2, "label": "fact"}, 7],
+        "rewrite": ["not", "text"],
+        "extra": {"a": 1},
+    }
+    views = {
+        v["name"]: v for v in present(schema, {"prompt": 5, "responses": "none"}, odd, {"responses": [1]})
+    }
+    assert views["overall"] == {**views["overall"], "kind": "value", "text": "left"}
+    assert views["order"]["kind"] == "ranking" and views["order"]["places"][0]["responses"] == []
+    assert views["claims"]["kind"] == "value"
+    assert views["rewrite"]["kind"] == "text" and views["extra"]["question"] == "unknown"
+    assert [
+        s["labels"] for s in span_segments("abc", [{"start": 5, "end": 2, "label": "x"}, "no"], ["x"])
+    ] == [[]]
+
+
 def test_spans_and_a_rewrite_are_drawn_in_their_text() -> None:
     segments = span_segments(
         "ab cd ef", [{"start": 0, "end": 5, "label": "p"}, {"start": 3, "end": 8, "label": "q"}], ["p", "q"]

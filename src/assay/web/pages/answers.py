@@ -99,7 +99,9 @@ def _ranking(q: RankingQuestion, value: Any, data: dict[str, Any], order: list[s
     places = []
     for place, group in enumerate(value, start=1):
         members = [group] if isinstance(group, str) else group if isinstance(group, list) else []
-        places.append({"place": place, "responses": [shown[m] for m in members if m in shown]})
+        places.append(
+            {"place": place, "responses": [shown[m] for m in members if isinstance(m, str) and m in shown]}
+        )
     return {"kind": "ranking", "places": places}
 
 
