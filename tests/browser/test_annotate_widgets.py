@@ -123,9 +123,21 @@ def test_ranking_by_keyboard_and_mouse_with_readable_chips(page: Any, browser: A
         current, second_item = assignment(page), item_id(page)
         shown = [c["id"] for c in chips(page)]
         places = {shown[0]: 1, shown[1]: 1, shown[2]: 2}
+        # The new item is on screen once its first chip has focus; the board is then still.
+        page.wait_for_function("document.activeElement.classList.contains('rank-chip')")
+        page.locator(".rank-board").scroll_into_view_if_needed()
         for rid, rank in places.items():
-            page.locator(f".rank-chip[data-response-id='{rid}']").drag_to(
-                page.locator(f".rank-zone[data-rank='{rank}']")
+            chip = page.locator(f".rank-chip[data-response-id='{rid}']").bounding_box()
+            zone = page.locator(f".rank-zone[data-rank='{rank}']").bounding_box()
+            assert chip and zone
+            page.mouse.move(chip["x"] + chip["width"] / 2, chip["y"] + chip["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(zone["x"] + zone["width"] / 2, zone["y"] + zone["height"] - 8, steps=8)
+            page.mouse.up()
+            page.wait_for_function(
+                "([id, r]) => document.querySelector(`.rank-chip[data-response-id='${id}']`)"
+                ".closest('.rank-zone').dataset.rank === String(r)",
+                arg=[rid, rank],
             )
         assert {c["id"]: c["rank"] for c in chips(page)} == places
         page.get_by_role("button", name="Submit").click()
