@@ -147,6 +147,22 @@ def test_ranking_by_keyboard_and_mouse_with_readable_chips(page: Any, browser: A
         tied = sorted([shown[0], shown[1]], key=data_order.index)
         assert stored["answers"] == {"order": [tied, [shown[2]]]}
 
+        # Mouse without dragging (as on a touch screen): click a chip, then its place.
+        current, third_item = assignment(page), item_id(page)
+        shown = [c["id"] for c in chips(page)]
+        for rid, rank in ((shown[2], 1), (shown[0], 2), (shown[1], 3)):
+            chip = page.locator(f".rank-chip[data-response-id='{rid}']")
+            chip.click()
+            assert chip.get_attribute("aria-pressed") == "true"
+            assert low_contrast(page, "fieldset.ranking") == []  # the picked chip reads too
+            page.locator(f".rank-zone[data-rank='{rank}'] .rank-title").click()
+            assert chip.get_attribute("aria-pressed") == "false"
+        assert {c["id"]: c["rank"] for c in chips(page)} == {shown[2]: 1, shown[0]: 2, shown[1]: 3}
+        page.keyboard.press("Enter")  # focus is on the chip just placed: Enter submits
+        wait_moved_on(page, current)
+        stored = boss.annotation_of(third_item, who.email)
+        assert stored["answers"] == {"order": [[shown[2]], [shown[0]], [shown[1]]]}
+
 
 def test_every_demo_screen_has_readable_text(page: Any, browser: Any, live: Live) -> None:
     # The class of fault behind the white ranking chips: a widget that sets a background and
