@@ -70,6 +70,10 @@ def simulate(url: str, tokens: dict[str, str], rng: random.Random) -> None:
                             lo, hi = q["scale"]["min"], q["scale"]["max"]
                             right = truth.randint(lo, hi)
                             answers[q["name"]] = right if agree else rng.randint(lo, hi)
+                        elif kind == "ranking":
+                            ids = [str(r["id"]) for r in body["item"]["data"][q["input"]]]
+                            (truth if agree else rng).shuffle(ids)
+                            answers[q["name"]] = [[i] for i in ids]
                     http.post(
                         f"/api/v1/assignments/{body['assignment_id']}/submit",
                         json={"answers": answers, "duration_ms": rng.randint(4000, 40000)},
@@ -150,6 +154,7 @@ def main() -> None:
             shoot("vendor-a-1@demo.assay.local", "/projects/2/annotate", "annotate-preference.png")
             shoot("vendor-a-2@demo.assay.local", "/projects/1/annotate", "annotate-classify.png")
             shoot("vendor-b-1@demo.assay.local", "/projects/3/annotate", "annotate-rubric.png")
+            shoot("vendor-b-2@demo.assay.local", "/projects/4/annotate", "annotate-ranking.png")
             shoot("manager@demo.assay.local", "/projects/2/dashboard", "dashboard.png")
             shoot(
                 "manager@demo.assay.local",
@@ -159,6 +164,12 @@ def main() -> None:
             )
             shoot("manager@demo.assay.local", "/projects/2", "project.png")
             shoot("reviewer@demo.assay.local", "/projects/1/review", "review.png")
+            shoot(
+                "reviewer@demo.assay.local",
+                "/projects/2/review",
+                "review-preference.png",
+                part="section.card:nth-of-type(1)",
+            )
             shoot("manager@demo.assay.local", "/projects/new", "new-project.png")
             browser.close()
     finally:

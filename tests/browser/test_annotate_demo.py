@@ -94,7 +94,9 @@ def test_preference_with_the_keyboard_only(page: Any, browser: Any, live: Live) 
             page.keyboard.press(str(overall))
             page.keyboard.press(str(helpful))
             why = f"Response {n}: the total is wrong — 12.5 ≠ 6 ✓" if n % 2 else ""
-            page.keyboard.type(why)
+            if why:  # the optional box is entered on purpose, never on its own
+                page.keyboard.press("Tab")
+                page.keyboard.type(why)
             typed.append((item_id(page), left, overall, helpful, why))
             page.keyboard.press("Control+Enter")
             wait_moved_on(page, current)
@@ -123,14 +125,19 @@ def test_rubric_with_the_keyboard_only(page: Any, browser: Any, live: Live) -> N
             page.keyboard.press(str(helpfulness))
             page.keyboard.press(str(safety))
             comment = f"Step {n} divides by the wrong number" if n % 3 else ""
-            page.keyboard.type(comment)
-            page.keyboard.press("Tab")  # into the rewrite, prefilled with the response
             edit = f"\n\nEdited in review {n}." if n % 2 else ""
+            # Focus stays on the last choice: Tab enters the comment, a second Tab the rewrite
+            # (prefilled with the response).
+            if comment or edit:
+                page.keyboard.press("Tab")
+                page.keyboard.type(comment)
             if edit:
+                page.keyboard.press("Tab")
                 page.keyboard.press("Control+End")
                 page.keyboard.type(edit)
             typed.append((item_id(page), correctness, helpfulness, safety, comment, edit))
-            page.keyboard.press("Control+Enter")
+            # Enter submits when focus never left the choices; Ctrl+Enter from a text box.
+            page.keyboard.press("Control+Enter" if comment or edit else "Enter")
             wait_moved_on(page, current)
         for item, correctness, helpfulness, safety, comment, edit in typed:
             stored = boss.annotation_of(item, who.email)

@@ -1,10 +1,12 @@
-"""Signing in through the real login form, and the pages each role may (not) see."""
+"""Signing in through the real login form, the pages each role may (not) see, and their contrast."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tests.browser.conftest import Live, login
+from tests.browser.test_annotate_helpers import manager as signed_in_manager
+from tests.browser.test_annotate_widgets import low_contrast
 
 
 def test_login_then_my_work_lists_projects(page: Any, live: Live) -> None:
@@ -24,3 +26,24 @@ def test_wrong_password_stays_on_login(page: Any, live: Live) -> None:
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "Wrong email or password."
+
+
+def test_every_page_a_manager_opens_has_readable_text(page: Any, live: Live) -> None:
+    # The white-on-white ranking chips were one case of a widget inheriting a colour meant for
+    # another background; the same measure over the manager's pages.
+    boss = live.logins["manager"]
+    login(page, boss.email, boss.password)
+    with signed_in_manager(page.context.browser, live) as api:
+        classify = api.project_id("classify")
+    for path in (
+        "/projects",
+        f"/projects/{classify}",
+        f"/projects/{classify}/dashboard",
+        f"/projects/{classify}/review",
+        "/projects/new",
+        "/members",
+        "/account",
+        "/review",
+    ):
+        page.goto(path)
+        assert low_contrast(page, "body") == [], path

@@ -146,11 +146,12 @@ def test_bad_role_is_refused(cli_env: dict[str, str]) -> None:
     assert code != 0 and "unknown role 'boss'" in err
 
 
-def test_demo_seeds_three_projects(cli_env: dict[str, str]) -> None:
+def test_demo_seeds_four_projects(cli_env: dict[str, str]) -> None:
     code, out, err = _run(cli_env, "demo", "--no-serve")
     assert code == 0, err
     assert "owner@demo.assay.local" in out
-    assert out.count("items imported") == 3
+    assert out.count("items imported") == 4
+    assert "ranking  (60 items imported)" in out
     code, out, _ = _run(cli_env, "demo", "--no-serve")  # a second run keeps the data, new passwords
     assert code == 0 and "items imported" not in out
 

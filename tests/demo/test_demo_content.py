@@ -12,10 +12,11 @@ from assay.demo import _generate
 from assay.demo.content import DEMO_PEOPLE, DEMO_PROJECTS, items_path, load_project
 from assay.errors import NotFound
 
-EXPECTED = {  # project: (items, gold items, overlap)
-    "classify": (300, 30, 3),
-    "preference": (200, 20, 3),
-    "rubric": (200, 20, 2),
+EXPECTED = {  # project: (items, gold items, overlap, gold rate)
+    "classify": (300, 30, 3, 0.1),
+    "preference": (200, 20, 3, 0.1),
+    "rubric": (200, 20, 2, 0.1),
+    "ranking": (60, 0, 2, 0.0),
 }
 INPUT_KINDS = {"text", "markdown", "chat", "responses"}
 QUESTION_KINDS = {"choice", "multi_choice", "spans", "preference", "ranking", "rating", "text"}
@@ -52,13 +53,14 @@ def _check_data(inputs: list[dict[str, Any]], data: dict[str, Any], where: str) 
             assert isinstance(value, str) and value.strip(), where
         elif spec["kind"] == "responses":
             assert isinstance(value, list) and len(value) >= 2, where
-            assert [r["id"] for r in value] == ["a", "b"], where
+            ids = [r["id"] for r in value]
+            assert ids == ["a", "b", "c"][: len(ids)], where
             for response in value:
                 assert set(response) == {"id", "content", "model"}, where
                 assert isinstance(response["content"], str) and response["content"].strip(), where
                 assert isinstance(response["model"], str) and response["model"], where
-            assert value[0]["content"] != value[1]["content"], where
-            assert value[0]["model"] != value[1]["model"], where
+            assert len({r["content"] for r in value}) == len(value), where
+            assert len({r["model"] for r in value}) == len(value), where
 
 
 @pytest.mark.parametrize("name", DEMO_PROJECTS)
@@ -82,7 +84,7 @@ def test_project_definition_is_well_formed(name: str) -> None:
         if "prefill" in question:
             assert question["prefill"] in input_names
     assert settings["overlap"] == EXPECTED[name][2]
-    assert settings["gold_rate"] == 0.1
+    assert settings["gold_rate"] == EXPECTED[name][3]
     assert settings["lease_seconds"] > 0
     assert settings["instructions"].count("\n") > 10  # a few paragraphs, not a one-liner
 
@@ -92,7 +94,7 @@ def test_items_match_their_schema(name: str) -> None:
     schema = load_project(name)["schema"]
     questions = {q["name"]: q for q in schema["questions"]}
     items = _items(name)
-    count, gold_count, _ = EXPECTED[name]
+    count, gold_count, _, _ = EXPECTED[name]
     assert len(items) == count
     ids = [item["external_id"] for item in items]
     assert len(set(ids)) == len(ids)
@@ -135,6 +137,19 @@ def test_rubric_covers_safety_labels() -> None:
     assert any("bleach" in p for p in all_prompts)
 
 
+def test_ranking_items_have_three_responses_to_order() -> None:
+    # The ranking project exercises the ranking widget: every item has three distinct responses,
+    # and the good, flawed and evasive answers sit in every position across the items.
+    schema = load_project("ranking")["schema"]
+    (order,) = [q for q in schema["questions"] if q["kind"] == "ranking"]
+    assert order["input"] == "responses" and order.get("required", True)
+    items = _items("ranking")
+    assert all(len(item["data"]["responses"]) == 3 for item in items)
+    evasive = set(_generate.EVASIVE)
+    places = {[r["content"] in evasive for r in item["data"]["responses"]].index(True) for item in items}
+    assert places == {0, 1, 2}
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     counts = _generate.generate(out_dir=tmp_path)
     assert counts == {name: expected[0] for name, expected in EXPECTED.items()}
@@ -149,7 +164,7 @@ def test_a_different_seed_gives_different_items(tmp_path: Path) -> None:
 
 
 def test_unknown_project_is_refused_with_the_choices() -> None:
-    with pytest.raises(NotFound, match="classify, preference, rubric"):
+    with pytest.raises(NotFound, match="classify, preference, rubric, ranking"):
         load_project("nope")
 
 

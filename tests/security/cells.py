@@ -210,6 +210,7 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("POST", "/projects/{project_id}/settings"): lambda w, o: {"form": {"settings": _settings_text(o)}},
     ("POST", "/projects/{project_id}/pauses/{pause_id}/lift"): lambda w, o: {"form": {}},
+    ("POST", "/projects/{project_id}/review/accept"): lambda w, o: {"form": {"back": "/review"}},
     ("POST", "/annotations/{annotation_id}/review"): lambda w, o: {
         "form": {"verdict": "accept", "back": "/review"}
     },

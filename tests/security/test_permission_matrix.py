@@ -23,13 +23,16 @@ class Rule:
     ``project`` (visible to managers, reviewers and the workforces it is shared with) or
     ``assignee`` (only the annotator who holds the lease or wrote the answer).  ``role_first``: the
     role is checked before the object is looked up, so a too-low role answers 403 even for a
-    foreign id (it tells nothing about the object).
+    foreign id (it tells nothing about the object).  ``explains``: a project page that a member
+    who can see the project but lacks the role is refused with 403 and what they may do instead;
+    a project they may not see is still 404.
     """
 
     min_role: Role | None
     ok: int = 200
     scope: str = "none"
     role_first: bool = False
+    explains: bool = False
 
 
 MEMBER, REVIEWER, MANAGER, OWNER = Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER, Role.OWNER
@@ -76,7 +79,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # token is refused before the link is read
     ("GET", "/invitations/{token}"): Rule(None),
     ("POST", "/invitations/{token}"): Rule(None, ok=400),
-    # pages (a role that may not see a page gets 404, like a page that does not exist)
+    # pages (a role that may not see a page gets 404, like a page that does not exist; a project page
+    # of a project the member can see says 403 and what they may do instead)
     ("POST", "/logout"): Rule(MEMBER, ok=303),
     ("POST", "/session/organisation"): Rule(MEMBER),  # not one of theirs: asked for a password
     ("GET", "/account"): Rule(MEMBER),
@@ -85,15 +89,16 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/projects/new"): Rule(MANAGER),
     ("POST", "/projects/new"): Rule(MANAGER, ok=303),
     ("POST", "/projects/new/preview"): Rule(MANAGER),
-    ("GET", "/projects/{project_id}"): Rule(MANAGER, scope="project"),
+    ("GET", "/projects/{project_id}"): Rule(MANAGER, scope="project", explains=True),
     ("POST", "/projects/{project_id}/settings"): Rule(MANAGER, ok=303, scope="project"),
     ("POST", "/projects/{project_id}/pauses/{pause_id}/lift"): Rule(MANAGER, ok=303, scope="project"),
     ("GET", "/projects/{project_id}/annotate"): Rule(MEMBER, scope="project"),
-    ("GET", "/projects/{project_id}/review"): Rule(REVIEWER, scope="project"),
-    ("GET", "/projects/{project_id}/dashboard"): Rule(REVIEWER, scope="project"),
+    ("GET", "/projects/{project_id}/review"): Rule(REVIEWER, scope="project", explains=True),
+    ("GET", "/projects/{project_id}/dashboard"): Rule(REVIEWER, scope="project", explains=True),
     ("GET", "/review"): Rule(REVIEWER),
     ("GET", "/items/{item_id}"): Rule(REVIEWER, scope="project"),
     ("POST", "/annotations/{annotation_id}/review"): Rule(REVIEWER, ok=303, scope="project"),
+    ("POST", "/projects/{project_id}/review/accept"): Rule(REVIEWER, ok=303, scope="project"),
     ("GET", "/members"): Rule(MANAGER),
     ("POST", "/members/invite"): Rule(MANAGER),
     ("POST", "/members/{membership_id}"): Rule(MANAGER, ok=303, scope="project"),
@@ -135,7 +140,9 @@ def expected(method: str, path: str, actor: str, obj: str) -> int:
     visible = same_org and (everywhere or COMPARTMENT.get(actor) == obj)
     if not visible:
         return 404
-    return rule.ok if role_ok else too_low
+    if role_ok:
+        return rule.ok
+    return 403 if rule.explains else too_low
 
 
 def test_every_route_has_an_entry(world: World) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -80,10 +81,36 @@ def test_next_returns_the_lease_shape_and_priority_order(hub: Assay, api: TestCl
     _import(api, manager, project_id, items)
     annotator = make_member(hub, org)
     body = api.get(f"/api/v1/projects/{project_id}/next", headers=annotator.headers).json()
-    assert set(body) == {"assignment_id", "item", "questions", "expires_at"}
+    assert set(body) == {
+        "assignment_id",
+        "item",
+        "questions",
+        "expires_at",
+        "server_time",
+        "lease_seconds",
+    }
     assert body["item"]["data"] == {"text": "message number 2"}
     assert body["questions"][0]["name"] == "sentiment"
     assert "gold" not in body["item"]
+
+
+def test_a_lease_says_the_time_left_by_the_servers_clock(hub: Assay, api: TestClient) -> None:
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    project_id = _project(api, manager)
+    _import(api, manager, project_id, text_items(3))
+    annotator = make_member(hub, org)
+    url = f"/api/v1/projects/{project_id}/next"
+    first = api.get(url, headers=annotator.headers).json()
+    left = datetime.fromisoformat(first["expires_at"]) - datetime.fromisoformat(first["server_time"])
+    assert left == timedelta(seconds=first["lease_seconds"])  # the project's lease, to the microsecond
+    # A lease handed out again (at the lease limit) has less left, never more than the lease.
+    api.get(url, headers=annotator.headers)
+    again = api.get(url, headers=annotator.headers).json()
+    assert again["assignment_id"] == first["assignment_id"]
+    left = datetime.fromisoformat(again["expires_at"]) - datetime.fromisoformat(again["server_time"])
+    assert timedelta(0) < left <= timedelta(seconds=again["lease_seconds"])
+    assert again["server_time"] >= first["server_time"]
 
 
 def test_at_most_two_leases_then_the_oldest_is_returned_again(hub: Assay, api: TestClient) -> None:
@@ -291,7 +318,6 @@ def test_an_annotator_revises_while_the_lease_holds_and_the_original_is_kept(
 
 
 def _expire(hub: Assay) -> None:
-    from datetime import timedelta
 
     from assay.storage.people import now
     from assay.storage.tables import assignments

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from assay.app import Assay
-from assay.storage.tables import annotations, items, reviews
+from assay.storage.tables import annotations, audit_events, items, reviews
 from assay.web import sessions
 from assay.web.app import create_app
 from assay.workflows import admin
@@ -176,6 +176,9 @@ def test_page_forms_refuse_a_missing_csrf_token(site: Site) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(reviews)).scalar_one() == 0
 
 
+PROJECT_PAGES = {"/projects/{p}", "/projects/{p}/review", "/projects/{p}/dashboard"}
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
@@ -207,7 +210,9 @@ def test_page_forms_refuse_a_missing_csrf_token(site: Site) -> None:
         ),
     ],
 )
-def test_each_role_sees_its_pages_and_404_for_the_rest(site: Site, role: str, allowed: set[str]) -> None:
+def test_each_role_sees_its_pages_and_404_or_403_for_the_rest(
+    site: Site, role: str, allowed: set[str]
+) -> None:
     client = site.client(role)
     with site.hub.db.read() as conn:
         item_id = conn.execute(sa.select(sa.func.min(items.c.id))).scalar_one()
@@ -225,10 +230,50 @@ def test_each_role_sees_its_pages_and_404_for_the_rest(site: Site, role: str, al
     for template in pages:
         url = template.format(p=site.project_id, i=item_id)
         response = client.get(url)
-        expected = 200 if template in allowed else 404
+        # A page of a project the member can see says what they may do instead (403), the rest
+        # answer 404 like a page that does not exist.
+        expected = 200 if template in allowed else 403 if template in PROJECT_PAGES else 404
         assert response.status_code == expected, (role, url, response.status_code)
         assert response.headers["content-type"].startswith("text/html")
     assert client.get("/projects/9999/annotate").status_code == 404
+
+
+def test_an_annotator_on_a_dashboard_is_told_what_they_may_do(site: Site) -> None:
+    client = site.client("annotator")
+    for path, what in (("dashboard", "dashboard"), ("review", "review queue"), ("", "settings page")):
+        url = f"/projects/{site.project_id}" + (f"/{path}" if path else "")
+        page = client.get(url)
+        assert page.status_code == 403, url
+        assert "does not exist" not in page.text
+        assert f"The {what} of p is for " in page.text and "you can annotate this project" in page.text
+        assert f'<a href="/projects/{site.project_id}/annotate">Annotate p</a>' in page.text
+        assert '<a href="/projects">My work</a>' in page.text
+    with site.hub.db.read() as conn:
+        denied = conn.execute(
+            sa.select(audit_events.c.status).where(
+                audit_events.c.action == "GET /projects/{project_id}/dashboard",
+                audit_events.c.object_id == str(site.project_id),
+            )
+        ).scalars()
+        assert list(denied) == [403]
+
+
+def test_another_organisations_project_page_stays_404_for_an_annotator(site: Site) -> None:
+    # Never a hint that another organisation's project exists: 404, as for a missing id.
+    other = make_org(site.hub)
+    boss = make_member(site.hub, other, role="manager")
+    with TestClient(site.app) as api:
+        created = api.post(
+            "/api/v1/projects",
+            json={"name": "secret plans", "schema": TEXT_SCHEMA},
+            headers={"Authorization": f"Bearer {boss.token}"},
+        )
+    foreign = created.json()["id"]
+    client = site.client("annotator")
+    for url in (f"/projects/{foreign}/dashboard", f"/projects/{foreign}", "/projects/99999/dashboard"):
+        page = client.get(url)
+        assert page.status_code == 404, url
+        assert "secret plans" not in page.text and "annotate" not in page.text.lower()
 
 
 def test_reject_returns_the_item_to_the_pool(site: Site) -> None:

@@ -171,6 +171,40 @@ def rubric_items(*, rng: random.Random, count: int = 200, gold: int = 20) -> lis
     return out
 
 
+# The third response of a ranking item: the evasive answers models give instead of a wrong one.
+# Each is worse than the good answer; whether it beats the flawed one is the annotator's call.
+EVASIVE: tuple[str, ...] = (
+    "I'm sorry, but I can't help with that request.",
+    "Great question! The answer depends on many factors, and every situation is different. It's "
+    "best to look into it carefully and consult a professional if you're unsure.",
+    "There are several ways to think about this. Some people would say one thing, others another; "
+    "ultimately it is up to you to decide what works best.",
+    "As an AI language model I don't have personal opinions, but this is an interesting topic that "
+    "many people have written about.",
+    "I'd need more context to answer that. Could you tell me more about what you are trying to do?",
+)
+RANK_MODELS = (*MODELS, "cirrus-3b")
+
+
+def ranking_items(*, rng: random.Random, count: int = 60) -> list[Record]:
+    """Three responses to one prompt: a good one, a flawed one and an evasive one, shuffled."""
+    handwritten = len(_pairs_code.CASES) + len(_pairs_prose.CASES)
+    pool = _case_pool(rng=rng, handwritten_copies=1, family_total=max(0, count - handwritten))[:count]
+    out: list[Record] = []
+    for i, (prompt, good, flawed, _flaw) in enumerate(pool):
+        contents = [good, flawed, rng.choice(EVASIVE)]
+        models = list(RANK_MODELS)
+        rng.shuffle(models)
+        trio = list(zip(contents, models, strict=True))
+        rng.shuffle(trio)
+        responses = [
+            {"id": rid, "content": content, "model": model}
+            for rid, (content, model) in zip(("a", "b", "c"), trio, strict=True)
+        ]
+        out.append({"data": {"prompt": prompt, "responses": responses}, "external_id": f"rank-{i + 1:04d}"})
+    return out
+
+
 def _write(path: Path, records: list[Record]) -> None:
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for record in records:
@@ -178,12 +212,14 @@ def _write(path: Path, records: list[Record]) -> None:
 
 
 def generate(*, out_dir: Path, seed: int = SEED) -> dict[str, int]:
-    """Write ``classify.jsonl``, ``preference.jsonl`` and ``rubric.jsonl`` into ``out_dir``."""
+    """Write ``classify.jsonl``, ``preference.jsonl``, ``rubric.jsonl`` and ``ranking.jsonl`` into
+    ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     built = {
         "classify": classify_items(rng=random.Random(f"{seed}-classify")),
         "preference": preference_items(rng=random.Random(f"{seed}-preference")),
         "rubric": rubric_items(rng=random.Random(f"{seed}-rubric")),
+        "ranking": ranking_items(rng=random.Random(f"{seed}-ranking")),
     }
     # Only the support messages are templates; code in the other projects legitimately has braces.
     if any(_PLACEHOLDER.search(r["data"]["text"]) for r in built["classify"]):

@@ -1,4 +1,4 @@
-"""The demo content as package data: three project definitions, their items, and the demo people.
+"""The demo content as package data: four project definitions, their items, and the demo people.
 
 The files live inside the package so an installed wheel finds them through ``importlib.resources``.
 The ``*.jsonl`` files are written by ``_generate.py``; edit the building blocks, not the files.
@@ -15,7 +15,7 @@ import yaml
 
 from assay.errors import NotFound
 
-DEMO_PROJECTS: tuple[str, ...] = ("classify", "preference", "rubric")
+DEMO_PROJECTS: tuple[str, ...] = ("classify", "preference", "rubric", "ranking")
 DEMO_ORG_SLUG = "demo"
 DEMO_ORG_NAME = "Demo Lab"
 

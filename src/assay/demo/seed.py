@@ -1,4 +1,4 @@
-"""`assay demo`: a demo organisation with workforces, people, three projects and their items.
+"""`assay demo`: a demo organisation with workforces, people, four projects and their items.
 
 A new classification project also gets simulated answers from the three workforces
 (``demo.simulate``), so that the quality report, the scorecards and the vendor comparison have

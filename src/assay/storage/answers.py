@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from assay.storage.tables import annotation_revisions, items, reviews, users, workforces
+from assay.storage.tables import annotation_revisions, assignments, items, reviews, users, workforces
 from assay.storage.tables import annotations as annotations_t
 
 
@@ -62,7 +62,8 @@ def rejected() -> Any:
 
 
 def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[int]) -> list[sa.Row[Any]]:
-    """Annotations of the given items, oldest first, with annotator, workforce and latest review."""
+    """Annotations of the given items, oldest first, with annotator, workforce, latest review and
+    the order their assignment showed the responses in (``display_order``)."""
     if not item_ids:
         return []
     latest_review = latest_verdict()
@@ -81,8 +82,10 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
                 users.c.email.label("annotator"),
                 workforces.c.name.label("workforce"),
                 latest_review.label("review"),
+                assignments.c.display_order,
             )
             .join(users, users.c.id == annotations_t.c.user_id)
+            .outerjoin(assignments, assignments.c.id == annotations_t.c.assignment_id)
             .outerjoin(workforces, workforces.c.id == annotations_t.c.workforce_id)
             .where(annotations_t.c.org_id == org_id, annotations_t.c.item_id.in_(list(item_ids)))
             .order_by(annotations_t.c.item_id, annotations_t.c.id)

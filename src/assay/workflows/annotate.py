@@ -37,6 +37,8 @@ class Lease:
     display_order: dict[str, list[str]] | None
     expires_at: datetime
     questions: list[dict[str, Any]]
+    server_time: datetime  # the server's clock when it answered: clients count down from it
+    lease_seconds: int  # the project's lease length: no countdown shows more
 
     def public(self) -> dict[str, Any]:
         item: dict[str, Any] = {"id": self.item_id, "data": self.data}
@@ -47,6 +49,8 @@ class Lease:
             "item": item,
             "questions": self.questions,
             "expires_at": self.expires_at.isoformat(),
+            "server_time": self.server_time.isoformat(),
+            "lease_seconds": self.lease_seconds,
         }
 
 
@@ -103,6 +107,8 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                 row.display_order,
                 row.expires_at,
                 _questions(project),
+                at,
+                settings.lease_seconds,
             )
         # Item batches shared with other workforces are filtered out along the same index walk.
         scope = access.batch_scope(actor, project.raw_settings)
@@ -159,7 +165,16 @@ def next_item(hub: Assay, actor: Actor, project_id: int) -> Lease | None:
                         conn, item_id=item_id, overlap=settings.overlap, gold_cap=settings.gold_cap
                     )
                     continue
-                return Lease(assignment_id, item_id, item.data, order, expires, _questions(project))
+                return Lease(
+                    assignment_id,
+                    item_id,
+                    item.data,
+                    order,
+                    expires,
+                    _questions(project),
+                    at,
+                    settings.lease_seconds,
+                )
     return None
 
 

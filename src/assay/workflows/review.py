@@ -51,6 +51,8 @@ def _annotation_view(a: Any, reviewed: set[int], reasons: list[dict[str, Any]]) 
         "review": a.review,
         "pending": int(a.id) not in reviewed,
         "flags": [{**r, "text": flags.describe(r)} for r in reasons],
+        # The order the annotator was shown the responses in: reviewers see the answer as given.
+        "display_order": a.display_order,
     }
 
 
@@ -103,16 +105,44 @@ def _flagged_pending(hub: Assay, actor: Actor, found: dict[int, flags.Flagged]) 
     return [f for f in shown if int(f.row.id) not in judged]
 
 
+@dataclass
+class QueuePage:
+    project: Project
+    items: list[QueueItem]
+    pending: int  # answers no reviewer has judged
+    flagged: int  # of those, the flagged ones
+    page: int
+    has_more: bool  # a next page holds more items
+
+
 def queue(
     hub: Assay, actor: Actor, project_id: int, *, limit: int = 20, only_flagged: bool = False
 ) -> tuple[Project, list[QueueItem], int, int]:
-    """(project, items to review, pending answers, flagged pending answers).
+    """(project, items to review, pending answers, flagged pending answers): the first page."""
+    found = queue_page(hub, actor, project_id, limit=limit, only_flagged=only_flagged)
+    return found.project, found.items, found.pending, found.flagged
 
-    Items with a flagged pending answer come first, then disagreements, then the oldest.  Flagged
-    items are found from the flag checks over the whole project, not within the ``QUEUE_SCAN``
-    oldest pending items, so that a flagged answer is never hidden behind a long backlog.
+
+def queue_page(
+    hub: Assay,
+    actor: Actor,
+    project_id: int,
+    *,
+    limit: int = 20,
+    page: int = 1,
+    only_flagged: bool = False,
+) -> QueuePage:
+    """One page of the review queue.
+
+    Items with a flagged pending answer come first, then the other pending items oldest first in
+    blocks of ``QUEUE_SCAN``, disagreements first within each block.  Flagged items are found from
+    the flag checks over the whole project, not within the oldest pending items, so that a flagged
+    answer is never hidden behind a long backlog.  Blocks keep the order the same from one page to
+    the next (a page further on only reads more blocks), so paging shows every item of the queue.
     ``only_flagged`` keeps the flagged items alone.
     """
+    page = max(1, page)
+    need = page * limit + 1  # one more than this page ends at: is there a next page?
     project = project_flows.get(hub, actor, project_id, action="review.queue")
     access.require(
         hub, actor, Role.REVIEWER, action="review.queue", object_type="project", object_id=project_id
@@ -123,19 +153,29 @@ def queue(
     with hub.db.read() as conn:
         total = store.pending_count(conn, org_id=actor.org_id, project_id=project.id)
         # Enough flagged items fill the page on their own: the oldest pending ones would sort after.
+        blocks = -(-max(0, need - len(flagged_items)) // QUEUE_SCAN)
         window = (
             []
-            if only_flagged or len(flagged_items) >= limit
-            else store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=QUEUE_SCAN)
+            if only_flagged or blocks == 0
+            else store.pending(conn, org_id=actor.org_id, project_id=project.id, limit=blocks * QUEUE_SCAN)
         )
     first = set(flagged_items)
-    item_ids = flagged_items[:QUEUE_SCAN] + [i for i in window if i not in first]
-    views = _item_views(hub, actor, item_ids, found)
+    rest = [i for i in window if i not in first]
+    block = {item_id: n // QUEUE_SCAN for n, item_id in enumerate(rest)}
+    views = _item_views(hub, actor, flagged_items[:need] + rest, found)
     if only_flagged:
         views = [v for v in views if v.flagged]
-    # Stable sort: flagged first, then disagreements, the oldest first within each group.
-    views.sort(key=lambda v: (not v.flagged, not v.disagreement))
-    return project, views[:limit], total, len(waiting)
+    # Stable sort: flagged first, then block by block (oldest first), disagreements first in each.
+    views.sort(key=lambda v: (not v.flagged, 0 if v.flagged else block.get(v.item_id, 0), not v.disagreement))
+    start = (page - 1) * limit
+    return QueuePage(
+        project=project,
+        items=views[start : start + limit],
+        pending=total,
+        flagged=len(waiting),
+        page=page,
+        has_more=len(views) > start + limit,
+    )
 
 
 def item(hub: Assay, actor: Actor, item_id: int) -> tuple[Project, QueueItem]:
@@ -170,6 +210,13 @@ def judge(
             "a reject needs a reason the annotator can learn from",
             errors=[{"loc": "reason", "msg": "required"}],
         )
+    row, project = _judgeable(hub, actor, annotation_id, action=action)
+    return _record(hub, actor, row, project, verdict=verdict, reason=reason, answers=answers)
+
+
+def _judgeable(hub: Assay, actor: Actor, annotation_id: int, *, action: str) -> tuple[Any, Project]:
+    """The annotation and its project if the actor may judge it: 404 (audited) for one they may
+    not see, 403 (audited) for their own answer."""
     with hub.db.read() as conn:
         row = answer_store.annotation_of(conn, org_id=actor.org_id, annotation_id=annotation_id)
     missing = NotFound(f"annotation {annotation_id} does not exist")
@@ -193,6 +240,13 @@ def judge(
             hub, actor=actor, action=action, status=403, object_type="annotation", object_id=annotation_id
         )
         raise Forbidden("you cannot review your own answer; another reviewer must")
+    return row, project
+
+
+def _record(
+    hub: Assay, actor: Actor, row: Any, project: Project, *, verdict: str, reason: str | None, answers: Any
+) -> dict[str, Any]:
+    annotation_id = int(row.id)
     clean = None
     if verdict == "fix":
         with hub.db.read() as conn:
@@ -237,3 +291,55 @@ def judge(
         "answers": clean,
         "created_at": at.isoformat(),
     }
+
+
+BULK_MAX = 500  # answers one bulk accept may name
+
+
+def accept_many(hub: Assay, actor: Actor, project_id: int, annotation_ids: list[int]) -> dict[str, Any]:
+    """Accept the named answers of one project: the set a filtered queue page showed.
+
+    Every id is checked before anything is written: one the reviewer may not see, or of another
+    project, refuses the whole request (404, audited), so nothing is half done.  The reviewer's
+    own answers and answers a reviewer has judged since the page was drawn are skipped and counted.
+    """
+    action = "review.accept"
+    project = project_flows.get(hub, actor, project_id, action=action)
+    access.require(hub, actor, Role.REVIEWER, action=action, object_type="project", object_id=project_id)
+    ids = list(dict.fromkeys(annotation_ids))
+    if len(ids) > BULK_MAX:
+        raise Invalid(
+            f"a bulk accept names at most {BULK_MAX} answers, not {len(ids)}",
+            errors=[{"loc": "annotation", "msg": f"at most {BULK_MAX}"}],
+        )
+    ready: list[tuple[Any, Project]] = []
+    own = 0
+    for annotation_id in ids:
+        try:
+            row, found = _judgeable(hub, actor, annotation_id, action=action)
+        except Forbidden:
+            own += 1
+            continue
+        if found.id != project.id:
+            raise access.not_found(
+                hub,
+                actor,
+                NotFound(f"annotation {annotation_id} does not exist in project {project_id}"),
+                action=action,
+                object_type="annotation",
+                object_id=annotation_id,
+            )
+        ready.append((row, found))
+    with hub.db.read() as conn:
+        judged = store.reviewed_ids(conn, annotation_ids=[int(row.id) for row, _ in ready])
+    accepted = 0
+    for row, found in ready:
+        if int(row.id) in judged:
+            continue
+        try:
+            _record(hub, actor, row, found, verdict="accept", reason=None, answers=None)
+        except Conflict:  # rejected by another reviewer a moment ago: final
+            judged.add(int(row.id))
+            continue
+        accepted += 1
+    return {"ok": True, "accepted": accepted, "already_judged": len(judged), "own": own}

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assay.errors import AssayError
 from assay.web import errors
 from assay.web.pages import auth, insight, project, review, work
-from assay.web.pages._base import LoginRequired, login_url, render_page
+from assay.web.pages._base import LoginRequired, WrongRoleForPage, login_url, render_page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -53,7 +53,13 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, LoginRequired)
         return RedirectResponse(login_url(exc.next_path), status_code=303)
 
-    def _html(request: Request, status: int, message: str, errors: list[dict[str, Any]]) -> Response:
+    def _html(
+        request: Request,
+        status: int,
+        message: str,
+        errors: list[dict[str, Any]],
+        links: list[tuple[str, str]] | None = None,
+    ) -> Response:
         return render_page(
             "error.html",
             request=request,
@@ -62,13 +68,15 @@ def install(app: FastAPI) -> None:
             heading=_HEADINGS.get(status, "Error"),
             message=message,
             errors=errors,
+            links=links or [("Back to my work", "/projects")],
         )
 
     async def on_assay(request: Request, exc: Exception) -> Response:
         if _is_api(request):
             return await _call(json_assay, request, exc)
         assert isinstance(exc, AssayError)
-        response = _html(request, exc.status, exc.message, exc.errors)
+        links = exc.links if isinstance(exc, WrongRoleForPage) else None
+        response = _html(request, exc.status, exc.message, exc.errors, links)
         response.headers.update(errors.error_headers(exc) or {})
         return response
 

@@ -23,6 +23,7 @@ from assay.limits import check_text
 from assay.web import render, sessions
 from assay.web.deps import HubDep, client_ip, enter_org
 from assay.workflows import access
+from assay.workflows import projects as project_flows
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -35,6 +36,8 @@ env = jinja2.Environment(
 )
 env.filters["markdown"] = lambda text: Markup(render.render_any(text))
 env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+# JSON as plain text for a data attribute: escaped like any attribute value, read back by a script.
+env.filters["json_attr"] = lambda value: json.dumps(value, ensure_ascii=False)
 
 
 class LoginRequired(Exception):
@@ -47,6 +50,15 @@ class LoginRequired(Exception):
 
 class PagesDisabled(AssayError):
     status = 503
+
+
+class WrongRoleForPage(Forbidden):
+    """A page of a project the member can see, for a role they do not have: 403, with the pages
+    they may open instead (``links``: text and path), rather than a 404 that says it is missing."""
+
+    def __init__(self, message: str, *, links: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.links = links
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,42 @@ class Page:
                 )
             )
             raise NotFound(f"{what} does not exist")
+
+    async def require_on_project(self, role: Role, project_id: int, *, what: str) -> None:
+        """A project's page for ``role`` and up.  Below it, a project the member can see answers
+        403 saying what they may do there (annotate it, or their work list); one they may not see,
+        and another organisation's, stays 404 exactly like a missing one.  Both are audited."""
+        if self.actor.at_least(role):
+            return
+        action = page_action(self.request)
+
+        def refuse() -> WrongRoleForPage:
+            # 404 (audited) unless the project exists in the member's organisation and is theirs to see.
+            project = project_flows.get(self.hub, self.actor, project_id, action=action)
+            access.audit_denial(
+                self.hub,
+                actor=self.actor,
+                action=action,
+                status=403,
+                object_type="project",
+                object_id=project_id,
+                detail={"role": role.label},
+            )
+            return WrongRoleForPage(
+                f"The {what} of {project.name} is for {role.label}s and above; as "
+                f"{article(self.actor.role.label)} {self.actor.role.label} you can annotate this "
+                "project, or go back to your work.",
+                links=[
+                    (f"Annotate {project.name}", f"/projects/{project.id}/annotate"),
+                    ("My work", "/projects"),
+                ],
+            )
+
+        raise await run_in_threadpool(refuse)
+
+
+def article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def page_action(request: Request) -> str:

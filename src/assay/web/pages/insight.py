@@ -67,7 +67,7 @@ def _vendor_charts(report: dict[str, Any], *, pause_below: float | None) -> list
 
 @router.get("/projects/{project_id}/dashboard")
 async def project_dashboard(project_id: Id, request: Request, page: PageDep) -> Response:
-    await page.require(Role.REVIEWER, what=f"project {project_id}")
+    await page.require_on_project(Role.REVIEWER, project_id, what="dashboard")
     data = await run_in_threadpool(dashboard.project_dashboard, page.hub, page.actor, project_id)
     vendor_report = None
     if page.at_least(Role.MANAGER):  # the comparison crosses compartments: managers only

@@ -92,7 +92,7 @@ async def preview(request: Request, page: PageDep) -> Response:
 
 @router.get("/projects/{project_id}")
 async def project_page(project_id: Id, request: Request, page: PageDep) -> Response:
-    await page.require(Role.MANAGER, what=f"project {project_id}")
+    await page.require_on_project(Role.MANAGER, project_id, what="settings page")
 
     def load() -> tuple[Any, dict[str, int]]:
         project = project_flows.get(page.hub, page.actor, project_id)

@@ -25,6 +25,11 @@ class LeasePublic(Public):
     item: LeasedItem
     questions: list[Question]
     expires_at: Timestamp
+    server_time: Timestamp = Field(
+        description="The server's clock when it answered: the time left is expires_at minus this, "
+        "whatever the client's own clock says."
+    )
+    lease_seconds: int = Field(description="The project's lease length: the time left is never more.")
 
 
 class Submission(Body):

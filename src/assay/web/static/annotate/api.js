@@ -64,8 +64,28 @@ async function call(method, path, body, headers = {}) {
   return data;
 }
 
-export function nextLease(projectId) {
-  return call("GET", `/api/v1/projects/${encodeURIComponent(projectId)}/next`);
+// How long a lease has left, counted from the server's own reading of its clock in the lease
+// (server_time), never from the client's clock or the Date header (whole seconds, and cached
+// for up to a second by the server: together they showed 10:02 left on a 600 s lease).  The
+// time since the lease arrived is measured with the monotonic clock, and the result is capped at
+// the project's lease length.
+function stampLease(lease) {
+  if (!lease) return lease;
+  const expires = Date.parse(lease.expires_at);
+  const told = Date.parse(lease.server_time);
+  let left = expires - (Number.isNaN(told) ? serverNow() : told);
+  if (Number.isFinite(lease.lease_seconds)) left = Math.min(left, lease.lease_seconds * 1000);
+  Object.defineProperty(lease, "clock", { value: { left, at: performance.now() }, enumerable: false });
+  return lease;
+}
+
+export function leaseLeft(lease) {
+  if (!lease || !lease.clock) return Number.NaN;
+  return lease.clock.left - (performance.now() - lease.clock.at);
+}
+
+export async function nextLease(projectId) {
+  return stampLease(await call("GET", `/api/v1/projects/${encodeURIComponent(projectId)}/next`));
 }
 
 export function getProject(projectId) {

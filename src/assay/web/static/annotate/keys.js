@@ -54,7 +54,10 @@ export function bindKeys({ widgets, submit, skip, undo, toggleInstructions, focu
     }
     const tag = event.target && event.target.tagName;
     if (event.key === "Enter" && !event.shiftKey) {
-      if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return; // Enter activates it
+      // Enter activates a button or link, except on a widget part that only keys move (a ranking
+      // chip): there, as on an answered option, Enter submits.
+      const activates = tag === "BUTTON" ? event.target.dataset.enter !== "submit" : tag === "A" || tag === "SUMMARY";
+      if (activates) return;
       event.preventDefault();
       submit();
       return;

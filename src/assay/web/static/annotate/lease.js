@@ -9,18 +9,19 @@ function clockText(ms) {
 }
 
 export class LeaseClock {
-  constructor(node, { onExpire, onTick, now }) {
+  // `left(lease)` is the time the lease has left in ms (api.leaseLeft: by the server's clock).
+  constructor(node, { onExpire, onTick, left }) {
     this.node = node;
     this.onExpire = onExpire;
     this.onTick = onTick;
-    this.now = now;
-    this.deadline = null;
+    this.left = left;
+    this.lease = null;
     this.expired = false;
     this.timer = null;
   }
 
-  start(expiresAt) {
-    this.deadline = Date.parse(expiresAt);
+  start(lease) {
+    this.lease = lease;
     this.expired = false;
     this.node.classList.remove("expired", "warn");
     if (!this.timer) this.timer = setInterval(() => this.tick(), 1000);
@@ -28,15 +29,16 @@ export class LeaseClock {
   }
 
   stop() {
-    this.deadline = null;
+    this.lease = null;
     this.node.textContent = "";
     this.node.classList.remove("expired", "warn");
   }
 
   tick() {
     if (this.onTick) this.onTick();
-    if (this.deadline === null || Number.isNaN(this.deadline)) return;
-    const left = this.deadline - this.now();
+    if (this.lease === null) return;
+    const left = this.left(this.lease);
+    if (Number.isNaN(left)) return;
     if (left <= 0) {
       this.node.textContent = "Lease expired";
       this.node.classList.add("expired");

@@ -114,9 +114,17 @@ function focusQuestion(widget) {
   else ui.submit.focus();
 }
 
-function nextVisibleAfter(widget) {
+// Where keys go on their own: a question answered by single keys, or a required text box still
+// empty.  An optional text box is entered only on purpose (Tab, ], a click): were it entered on
+// its own, Enter would type a newline there instead of submitting, and the next item's keys would
+// land in the box.
+function stopsAt(widget) {
+  return !widget.isText || (widget.question.required !== false && widget.value() === undefined);
+}
+
+function nextStopAfter(widget) {
   const list = widgetsOf().filter(visible);
-  return list[list.indexOf(widget) + 1] || null;
+  return list.slice(list.indexOf(widget) + 1).find(stopsAt) || null;
 }
 
 function onChange(name, how) {
@@ -124,7 +132,12 @@ function onChange(name, how) {
   if (widget) widget.clearProblem();
   applyConditions();
   saveDraft();
-  if (how === "key" && widget && widget.autoAdvance) focusQuestion(nextVisibleAfter(widget));
+  if (how === "key" && widget && widget.autoAdvance) {
+    const next = nextStopAfter(widget);
+    // Nothing left that keys answer: focus stays on this answer, where Enter submits.
+    if (next) focusQuestion(next);
+    else if (collect().missing.length === 0) announce("Every required question is answered: Enter submits.");
+  }
 }
 
 function show(lease, answers) {
@@ -149,12 +162,11 @@ function show(lease, answers) {
   ui.revising.hidden = !state.revising;
   ui.submit.textContent = state.revising ? "Save correction" : "Submit";
   ui.skip.textContent = state.revising ? "Cancel correction" : "Skip";
-  clock.start(lease.expires_at);
+  clock.start(lease);
   ui.done.hidden = true;
   ui.work.hidden = false;
   window.scrollTo(0, 0);
-  const first = widgets.find(visible);
-  focusQuestion(first);
+  focusQuestion(widgets.find((w) => visible(w) && stopsAt(w)) || widgets.find(visible));
   refreshUndo();
 }
 
@@ -182,7 +194,7 @@ async function takeNext() {
   if (state.prefetching) await state.prefetching;
   let lease = state.prefetched;
   state.prefetched = null;
-  if (lease && Date.parse(lease.expires_at) - api.serverNow() < MARGIN_MS) {
+  if (lease && !(api.leaseLeft(lease) >= MARGIN_MS)) {
     // Too little time left to work on it: hand it back (it may have lapsed already) and lease anew.
     await api.skip(lease.assignment_id).catch(() => null);
     lease = null;
@@ -402,7 +414,7 @@ async function moveOn() {
 function undoOpen() {
   const last = state.last;
   return Boolean(
-    state.undoAvailable && last && last.annotationId && !state.revising && Date.parse(last.lease.expires_at) > api.serverNow(),
+    state.undoAvailable && last && last.annotationId && !state.revising && api.leaseLeft(last.lease) > 0,
   );
 }
 
@@ -418,7 +430,9 @@ function undo() {
   state.parked = state.current ? state.current.lease : null;
   state.revising = last.annotationId;
   state.last = null;
-  say("Correcting your last answer: change it and submit, or cancel to keep it as it was.", "info");
+  // The #revising banner that show() reveals is the one notice of it: saying it in #notice too
+  // put the same sentence on screen twice.
+  say("");
   show(last.lease, last.answers);
 }
 
@@ -431,7 +445,7 @@ const clock = new LeaseClock(ui.timer, {
     );
   },
   onTick: refreshUndo,
-  now: api.serverNow,
+  left: api.leaseLeft,
 });
 
 function toggleInstructions() {

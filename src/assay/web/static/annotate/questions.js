@@ -164,7 +164,14 @@ function ranking(question, ctx) {
   const board = el("div", "rank-board");
   const zones = [];
   const chips = new Map();
-  box.append(el("p", "hint", `Focus a response and press 1–${Math.min(n, 9)} for its place (equal numbers tie), 0 to unrank; or drag it.`));
+  box.append(
+    el(
+      "p",
+      "hint",
+      `Focus a response and press 1–${Math.min(n, 9)} for its place (equal numbers tie), 0 to unrank; or drag it, or click it and then its place.`,
+    ),
+  );
+  let picked = null; // the chip clicked, waiting for a click on its place (no drag on touch screens)
   for (let rank = 0; rank <= n; rank += 1) {
     const zone = el("div", rank === 0 ? "rank-zone unranked" : "rank-zone");
     zone.dataset.rank = String(rank);
@@ -179,6 +186,12 @@ function ranking(question, ctx) {
       zone.classList.add("drop-target");
     });
     zone.addEventListener("dragleave", () => zone.classList.remove("drop-target"));
+    zone.addEventListener("click", (event) => {
+      if (picked === null || event.target.closest(".rank-chip")) return;
+      const id = picked;
+      pick(null);
+      move(id, rank, true);
+    });
     zone.addEventListener("drop", (event) => {
       event.preventDefault();
       zone.classList.remove("drop-target");
@@ -192,9 +205,16 @@ function ranking(question, ctx) {
     const chip = el("button", "rank-chip", `Response ${r.letter}`);
     chip.type = "button";
     chip.draggable = true;
+    chip.dataset.enter = "submit"; // a chip is moved by keys or dragged; Enter submits (keys.js)
     chip.dataset.responseId = r.id;
+    chip.setAttribute("aria-pressed", "false");
     chip.addEventListener("dragstart", (event) => event.dataTransfer.setData("text/plain", r.id));
+    chip.addEventListener("click", () => pick(picked === r.id ? null : r.id));
     chips.set(r.id, chip);
+  }
+  function pick(id) {
+    picked = id;
+    for (const [rid, chip] of chips) chip.setAttribute("aria-pressed", String(rid === id));
   }
   function layout() {
     for (const r of shown) {
