@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assay.app import Assay
 from assay.domain.schema import parse_schema
@@ -317,3 +319,53 @@ def test_bulk_accept_takes_the_answers_the_page_showed_or_nothing(hub: Assay, ap
     with hub.db.read() as conn:
         verdicts = dict(conn.execute(sa.select(reviews.c.annotation_id, reviews.c.verdict)).all())
     assert verdicts == {ids[0]: "accept", ids[1]: "accept", ids[2]: "accept"}
+
+
+_word = st.sampled_from(["a", "b", "the", "fox", " ", "\n", "  "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(before=st.lists(_word, max_size=40).map("".join), after=st.lists(_word, max_size=40).map("".join))
+def test_a_word_diff_rebuilds_both_texts(before: str, after: str) -> None:
+    """Whatever the texts: the pieces not inserted are the original, those not deleted the answer."""
+    diff = word_diff(before, after)
+    assert "".join(p["text"] for p in diff if p["op"] != "ins") == before
+    assert "".join(p["text"] for p in diff if p["op"] != "del") == after
+
+
+def test_a_word_diff_of_huge_texts_stays_linear_and_exact() -> None:
+    """Two long untrusted texts are not compared word by word past the budget: same ends kept,
+    the middle one deletion and one insertion, both texts still rebuilt exactly."""
+    before = "start " + "x " * 50_000 + "end"
+    after = "start " + "y " * 50_000 + "end"
+    diff = word_diff(before, after)
+    assert [p["op"] for p in diff] == ["same", "del", "ins", "same"]
+    assert "".join(p["text"] for p in diff if p["op"] != "ins") == before
+    assert "".join(p["text"] for p in diff if p["op"] != "del") == after
+
+
+_span = st.fixed_dictionaries(
+    {"start": st.integers(-2, 12), "end": st.integers(-2, 12), "label": st.sampled_from(["p", "q", "r"])}
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spans=st.lists(_span, max_size=12))
+def test_span_segments_label_each_piece_with_exactly_the_spans_over_it(spans: list[dict[str, Any]]) -> None:
+    text = "abcdefghij"
+    segments = span_segments(text, list(spans), ["p", "q", "r"])
+    assert "".join(s["text"] for s in segments) == text
+    at = 0
+    for s in segments:
+        piece_end = at + len(s["text"])
+        expected = sorted(
+            {
+                sp["label"]
+                for sp in spans
+                if max(0, sp["start"]) < min(len(text), sp["end"])
+                and max(0, sp["start"]) <= at
+                and piece_end <= min(len(text), sp["end"])
+            }
+        )
+        assert s["labels"] == expected, (s, spans)
+        at = piece_end

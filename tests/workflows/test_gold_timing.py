@@ -120,7 +120,15 @@ def test_a_gold_lease_says_exactly_what_a_normal_one_says(hub: Assay) -> None:
     assert _is_gold(hub, gold.item_id) and not _is_gold(hub, normal.item_id)
     gold_json, normal_json = gold.public(), normal.public()
     assert _json_shape(gold_json) == _json_shape(normal_json)
-    assert set(gold_json) == {"assignment_id", "item", "questions", "expires_at"}
+    assert set(gold_json) == {
+        "assignment_id",
+        "item",
+        "questions",
+        "expires_at",
+        "server_time",
+        "lease_seconds",
+    }
+    assert gold_json["lease_seconds"] == normal_json["lease_seconds"]  # the project's, whatever the kind
     assert set(gold_json["item"]) == {"id", "data"} and gold_json["questions"] == normal_json["questions"]
     assert "positive" not in orjson.dumps(gold_json["item"]).decode()  # the known answer stays home
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import re
+from collections import Counter
 from typing import Any
 
+from assay import patterns
 from assay.domain.questions import (
     PreferenceQuestion,
     Question,
@@ -32,7 +33,10 @@ STRENGTH = {
     2: ("slightly better", "much better"),
     3: ("slightly better", "better", "much better"),
 }
-_WORDS = re.compile(r"\s+|[^\s]+")
+_WORDS = patterns.compile(r"\s+|[^\s]+")
+# Word pairs SequenceMatcher may compare (its work grows with the product of the two lengths): an
+# answer and its original are untrusted text of any length, and a review page must stay fast.
+DIFF_BUDGET = 4_000_000
 
 
 def strength_word(k: int, top: int) -> str:
@@ -115,10 +119,19 @@ def span_segments(text: str, spans: list[dict[str, Any]], labels: list[str]) -> 
             if start < end:
                 good.append((start, end, str(s.get("label"))))
                 cuts |= {start, end}
-    bounds = sorted(cuts)
+    # One sweep over the boundaries (a span opens at its start, closes at its end): linear in the
+    # spans, where testing every span for every piece was quadratic in an answer of many spans.
+    opens: dict[int, list[str]] = {}
+    closes: dict[int, list[str]] = {}
+    for start, end, label in good:
+        opens.setdefault(start, []).append(label)
+        closes.setdefault(end, []).append(label)
+    active: Counter[str] = Counter()
     out = []
-    for a, b in itertools.pairwise(bounds):
-        on = sorted({label for start, end, label in good if start <= a and b <= end})
+    for a, b in itertools.pairwise(sorted(cuts)):
+        active.subtract(closes.get(a, ()))
+        active.update(opens.get(a, ()))
+        on = sorted(label for label, n in active.items() if n > 0)
         index = labels.index(on[0]) % 6 if on and on[0] in labels else 0
         out.append({"text": text[a:b], "labels": on, "mark": index})
     return out
@@ -137,10 +150,29 @@ def _spans(q: SpansQuestion, value: Any, data: dict[str, Any]) -> dict[str, Any]
 
 
 def word_diff(before: str, after: str) -> list[dict[str, str]]:
-    """A word-level diff: pieces marked ``same``, ``del`` (only in ``before``) or ``ins``."""
+    """A word-level diff: pieces marked ``same``, ``del`` (only in ``before``) or ``ins``.
+
+    The common first and last words are cut off in linear time; what is left between them is
+    compared word by word only within ``DIFF_BUDGET`` (else it is shown as one deletion and one
+    insertion), so no pair of texts makes the page slow."""
     a, b = _WORDS.findall(before), _WORDS.findall(after)
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if len(mid_a) * len(mid_b) <= DIFF_BUDGET:
+        ops = difflib.SequenceMatcher(a=mid_a, b=mid_b, autojunk=False).get_opcodes()
+    else:
+        ops = [("replace", 0, len(mid_a), 0, len(mid_b))]
     out: list[dict[str, str]] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    if head:
+        out.append({"op": "same", "text": "".join(a[:head])})
+    last = "".join(a[len(a) - tail :])
+    a, b = mid_a, mid_b
+    for op, i1, i2, j1, j2 in ops:
         if op == "equal":
             out.append({"op": "same", "text": "".join(a[i1:i2])})
             continue
@@ -148,6 +180,8 @@ def word_diff(before: str, after: str) -> list[dict[str, str]]:
             out.append({"op": "del", "text": "".join(a[i1:i2])})
         if j2 > j1:
             out.append({"op": "ins", "text": "".join(b[j1:j2])})
+    if tail:
+        out.append({"op": "same", "text": last})
     return out
 
 
