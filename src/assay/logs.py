@@ -19,10 +19,11 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assay import patterns
+from assay.errors import AssayError
 
 if TYPE_CHECKING:
     from assay.settings import Config
@@ -50,6 +51,38 @@ def event(
 def seconds_since(started: float) -> float:
     """Seconds since a ``time.perf_counter()`` reading, rounded for a log line."""
     return round(time.perf_counter() - started, 4)
+
+
+R = TypeVar("R")
+
+
+def logged(
+    logger: logging.Logger,
+    name: str,
+    work: Callable[[], R],
+    *,
+    counts: Callable[[R], Mapping[str, Any]],
+    **fields: Any,
+) -> R:
+    """``work()`` logged as ``name.started``, then ``name.finished`` with ``counts(result)`` or
+    ``name.refused`` with the refusal's status and reason; every line with ``fields``, the last
+    two with the seconds it took."""
+    started = time.perf_counter()
+    event(logger, f"{name}.started", **fields)
+    try:
+        result = work()
+    except AssayError as exc:
+        event(
+            logger,
+            f"{name}.refused",
+            **fields,
+            status=exc.status,
+            reason=exc.message[:300],
+            seconds=seconds_since(started),
+        )
+        raise
+    event(logger, f"{name}.finished", **fields, **counts(result), seconds=seconds_since(started))
+    return result
 
 
 def refusal(

@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +41,7 @@ from assay.domain.answer_rows import MAX_WORKFORCE, AnswerRow, check_row, tabula
 from assay.domain.items import RecordError
 from assay.domain.people import Actor, Role
 from assay.domain.schema import validate_answers
-from assay.errors import AssayError, Conflict, Invalid, NotFound, detail
+from assay.errors import Conflict, Invalid, NotFound, detail
 from assay.formats.readers import read_records
 from assay.limits import check_name
 from assay.storage import deliveries as store
@@ -104,31 +103,17 @@ def import_answers(
     access.require(
         hub, actor, Role.MANAGER, action="annotations.import", object_type="project", object_id=project.id
     )
-    fields: dict[str, Any] = {"org": actor.org_id, "project": project.id, "file": name, "format": fmt}
-    started = time.perf_counter()
-    logs.event(log, "answers_import.started", **fields, workforce=workforce)
-    try:
-        result = _Import(hub, actor, project, fmt=fmt, name=name, workforce=workforce).run(source, progress)
-    except AssayError as exc:
-        logs.event(
-            log,
-            "answers_import.refused",
-            **fields,
-            status=exc.status,
-            reason=exc.message[:300],
-            seconds=logs.seconds_since(started),
-        )
-        raise
-    logs.event(
+    return logs.logged(
         log,
-        "answers_import.finished",
-        **fields,
-        imported=result.imported,
-        skipped=result.skipped,
-        created=result.annotators_created,
-        seconds=logs.seconds_since(started),
+        "answers_import",
+        lambda: _Import(hub, actor, project, fmt=fmt, name=name, workforce=workforce).run(source, progress),
+        counts=lambda r: {"imported": r.imported, "skipped": r.skipped, "created": r.annotators_created},
+        org=actor.org_id,
+        project=project.id,
+        file=name,
+        format=fmt,
+        workforce=workforce,
     )
-    return result
 
 
 class _Import:

@@ -24,7 +24,6 @@ batch than the upload's is refused rather than silently shown to other workforce
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -34,7 +33,7 @@ from assay.app import Assay
 from assay.domain.items import check_batch
 from assay.domain.people import Actor, Role
 from assay.domain.schema import ItemChecker, RecordError
-from assay.errors import AssayError, ErrorDetail, Invalid, detail
+from assay.errors import ErrorDetail, Invalid, detail
 from assay.formats.readers import read_records
 from assay.storage import imports as import_store
 from assay.storage import projects as store
@@ -117,17 +116,10 @@ def import_items(
     messages (None for a request body), ``skip_hint`` how the caller's user asks to skip existing
     external ids.  Logged as ``import.started``, then ``import.finished`` with the counts or
     ``import.refused`` with the reason."""
-    fields: dict[str, Any] = {
-        "org": actor.org_id,
-        "project": project.id,
-        "file": name,
-        "format": fmt,
-        "batch": batch,
-    }
-    started = time.perf_counter()
-    logs.event(log, "import.started", **fields)
-    try:
-        result = _import_items(
+    return logs.logged(
+        log,
+        "import",
+        lambda: _import_items(
             hub,
             actor,
             project,
@@ -138,28 +130,14 @@ def import_items(
             batch=batch,
             progress=progress,
             skip_hint=skip_hint,
-        )
-    except AssayError as exc:
-        reason = exc.message[:300]
-        logs.event(
-            log,
-            "import.refused",
-            **fields,
-            status=exc.status,
-            reason=reason,
-            seconds=logs.seconds_since(started),
-        )
-        raise
-    logs.event(
-        log,
-        "import.finished",
-        **fields,
-        imported=result.imported,
-        gold=result.gold,
-        skipped=result.skipped_duplicates,
-        seconds=logs.seconds_since(started),
+        ),
+        counts=lambda r: {"imported": r.imported, "gold": r.gold, "skipped": r.skipped_duplicates},
+        org=actor.org_id,
+        project=project.id,
+        file=name,
+        format=fmt,
+        batch=batch,
     )
-    return result
 
 
 def _import_items(
