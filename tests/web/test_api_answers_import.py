@@ -134,7 +134,10 @@ def test_a_delivery_in_every_format_is_stored_like_submitted_answers(
     assert [(a["workforce"], a["answers"], a["duration_ms"]) for a in first] == [
         ("Vendor A", {"sentiment": "positive"}, 4200)
     ]
-    assert first[0]["annotator"].startswith("ann-1+") and first[0]["annotator"].endswith(".invalid")
+    # Named as the vendor named them, and marked as imported (a trainer can tell a delivery's
+    # answers from those given here).
+    assert first[0]["annotator"] == "ann-1" and first[0]["provenance"] == "imported", first[0]
+    assert "original_answers" not in first[0] or first[0]["original_answers"] is None
     typed = _annotations(api, manager, ids[3])[0]
     assert typed["answers"] == {"sentiment": "neutral"} and typed["created_at"].startswith("2026-02-01T08:30")
     dated = _annotations(api, manager, ids[2])[0]
@@ -145,6 +148,9 @@ def test_a_delivery_in_every_format_is_stored_like_submitted_answers(
     export = api.get(f"/api/v1/projects/{pid}/export?format=jsonl", headers=manager.headers)
     lines = [orjson.loads(line) for line in export.content.splitlines()]
     assert sum(len(line["annotations"]) for line in lines) == 5
+    exported = [a for line in lines for a in line["annotations"]]
+    assert {a["provenance"] for a in exported} == {"imported"}
+    assert not any(a["annotator"].endswith(".invalid") for a in exported)
 
 
 def test_reimporting_a_delivery_writes_nothing_new(
@@ -318,7 +324,8 @@ def test_an_external_annotator_can_never_sign_in(
     manager, pid, ids = setup
     row = [{"item_id": ids[0], "annotator": "vendor-person", "answers": {"sentiment": "positive"}}]
     assert _post(api, manager, pid, row, workforce="Vendor A").status_code == 201
-    email = _annotations(api, manager, ids[0])[0]["annotator"]
+    assert _annotations(api, manager, ids[0])[0]["annotator"] == "vendor-person"
+    email = _email_of(hub, "vendor-person")
     with pytest.raises(Conflict, match="can never sign in"):
         admin.create_token(hub, org=manager.org, email=email)
     with pytest.raises(Conflict, match="can never sign in"):
@@ -361,6 +368,18 @@ def _cookie(hub: Assay, member: Member) -> str:
     """A live session of ``member``, as a sign-in would open it (without an argon2 hash)."""
     cookie, _ = sessions.start(hub, membership_id=member.actor(hub).membership_id, proven=(), ip=None)
     return cookie
+
+
+def _email_of(hub: Assay, external_name: str) -> str:
+    """The address made up for an external annotator's user row (under the reserved .invalid)."""
+    with hub.db.read() as conn:
+        email = conn.execute(
+            sa.select(users.c.email)
+            .join(memberships, memberships.c.user_id == users.c.id)
+            .where(memberships.c.external_name == external_name)
+        ).scalar_one()
+    assert str(email).endswith(".invalid")
+    return str(email)
 
 
 def _membership_of(hub: Assay, email: str) -> int:

@@ -8,7 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from assay.storage.tables import annotation_revisions, assignments, items, reviews, users, workforces
+from assay.storage.tables import (
+    annotation_revisions,
+    assignments,
+    items,
+    memberships,
+    reviews,
+    users,
+    workforces,
+)
 from assay.storage.tables import annotations as annotations_t
 
 
@@ -79,12 +87,19 @@ def annotations_for_items(conn: Connection, *, org_id: int, item_ids: Sequence[i
                 latest_fix().label("fixed_answers"),
                 annotations_t.c.duration_ms,
                 annotations_t.c.created_at,
-                users.c.email.label("annotator"),
+                # A vendor's external annotator by the name the vendor gave, not by the address
+                # made up for their user row; their answers came in a delivery.
+                sa.func.coalesce(memberships.c.external_name, users.c.email).label("annotator"),
+                sa.func.coalesce(memberships.c.external, sa.false()).label("imported"),
                 workforces.c.name.label("workforce"),
                 latest_review.label("review"),
                 assignments.c.display_order,
             )
             .join(users, users.c.id == annotations_t.c.user_id)
+            .outerjoin(
+                memberships,
+                sa.and_(memberships.c.org_id == annotations_t.c.org_id, memberships.c.user_id == users.c.id),
+            )
             .outerjoin(assignments, assignments.c.id == annotations_t.c.assignment_id)
             .outerjoin(workforces, workforces.c.id == annotations_t.c.workforce_id)
             .where(annotations_t.c.org_id == org_id, annotations_t.c.item_id.in_(list(item_ids)))

@@ -176,12 +176,13 @@ def _no_completion(schema: ProjectSchema) -> str:
 
 def provenance(a: Any) -> tuple[Any, str]:
     """(the answer of record, how it came to be): ``submitted`` as the annotator sent it, ``revised``
-    by the annotator themselves while their lease held, or ``fixed`` by a reviewer."""
+    by the annotator themselves while their lease held, ``fixed`` by a reviewer, or ``imported``
+    from a vendor's delivery (``assay import-answers``) and not fixed since."""
     if a.fixed_answers is not None:
         return a.fixed_answers, "fixed"
     if a.revised_answers is not None:
         return a.revised_answers, "revised"
-    return a.answers, "submitted"
+    return a.answers, "imported" if getattr(a, "imported", False) else "submitted"
 
 
 def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any]:
@@ -199,7 +200,7 @@ def annotation_record(a: Any, *, id_key: str = "annotation_id") -> dict[str, Any
         "review": a.review,
         "provenance": source,
     }
-    if source != "submitted":
+    if source in ("revised", "fixed"):
         record["original_answers"] = a.answers
     if a.client:
         record["client"] = a.client

@@ -76,14 +76,16 @@ class AnnotationRecord(Public):
     revision by its author or a reviewer's fix changed it."""
 
     id: int
-    annotator: str = Field(description="The annotator's email.")
+    annotator: str = Field(
+        description="The annotator's email, or for an imported answer the name the vendor gave them."
+    )
     workforce: str | None
     assignment_id: int
     answers: dict[str, Any] = Field(description="The answer of record, {question: value}.")
     duration_ms: int | None
     created_at: Timestamp
     review: Literal["accept", "reject", "fix"] | None = Field(description="The latest review verdict.")
-    provenance: Literal["submitted", "revised", "fixed"]
+    provenance: Literal["submitted", "revised", "fixed", "imported"]
     original_answers: dict[str, Any] | None = Field(
         default=None, description="As first submitted, when a revision or a fix changed it."
     )
