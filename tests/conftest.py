@@ -13,6 +13,7 @@ import random
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -106,3 +107,20 @@ def hub(db: Database, tmp_path: Path) -> Iterator[Assay]:
     config = Config(data_dir=tmp_path, database_url=db.url)
     app_hub = Assay(config, db=db, rng=random.Random(20261127))
     yield app_hub
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[Any]:
+    """A real OpenAI-compatible server with a real model (tests/model_server.py), one per run."""
+    from tests import model_server as ms
+
+    reason = ms.unavailable()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"a real model server is required in CI: {reason}")
+        pytest.skip(f"no real model server here: {reason}")
+    server = ms.ModelServer()
+    try:
+        yield server
+    finally:
+        server.stop()

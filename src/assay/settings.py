@@ -56,6 +56,16 @@ def _secret_key(value: Any) -> str | None:
     return None if value is None else secret_problem(str(value), what="ASSAY_SECRET_KEY")
 
 
+def _model_hosts(value: Any) -> str | None:
+    from assay.llm.hosts import problem
+
+    for entry in value or ():
+        found = problem(str(entry))
+        if found is not None:
+            return f"ASSAY_MODEL_HOSTS: {found}"
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = setting(
@@ -128,6 +138,30 @@ class Config:
         "Seconds a queued quality refresh waits, so a burst of answers is folded into one run.",
         minimum=0,
         maximum=3600,
+    )
+    model_hosts: tuple[str, ...] = setting(
+        (),
+        "Comma-separated hosts that model connections may call: host names (`api.openai.com`), "
+        "`host:port`, or CIDRs (`10.0.0.0/8`, matched by IP-literal URLs only). A manager chooses "
+        "among them; redirects are never followed. Unset: none (`assay demo` allows loopback).",
+        check=_model_hosts,
+        shown="none",
+    )
+    model_timeout_s: float = setting(
+        120.0, "Seconds one call to a model may take before it is retried.", minimum=1, maximum=3600
+    )
+    model_concurrency: int = setting(
+        4,
+        "Calls in flight at once per model connection (a connection's `params.concurrency` may lower it).",
+        minimum=1,
+        maximum=256,
+    )
+    model_retries: int = setting(
+        4,
+        "Times a call that met a 429, a 5xx, a timeout or a dropped connection is tried again, with "
+        "exponential backoff (honouring `Retry-After`).",
+        minimum=0,
+        maximum=20,
     )
     log_level: str = setting(
         "info",

@@ -66,6 +66,7 @@ def test_overlap_is_reached_exactly_and_nobody_gets_an_item_twice(hub: Assay, ap
         "gold": 0,
         "annotations": 10,
         "complete": 5,
+        "waiting": 0,
         "left": 0,
         "done": 0,
         "leased": 0,

@@ -64,6 +64,8 @@ class Commands(Group):
         "aggregate": "assay.cli.quality",
         "agreement": "assay.cli.quality",
         "import-answers": "assay.cli.deliveries",
+        "model": "assay.cli.models",
+        "generate": "assay.cli.models",
     }
 
     def list_commands(self, ctx: Any) -> list[str]:

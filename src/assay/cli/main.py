@@ -66,6 +66,13 @@ def demo(
     from assay.web.server import serve as run_server
 
     with errors_to_exit(), open_hub(data_dir, database_url) as hub:
+        if not hub.config.model_hosts:
+            # The demo may call models served on this machine (ASSAY_MODEL_HOSTS widens it).
+            from dataclasses import replace
+
+            from assay.llm.hosts import LOOPBACK
+
+            hub.config = replace(hub.config, model_hosts=LOOPBACK)
         report = seed(hub)
         url = f"http://{host}:{port}"
         typer.echo(report.describe(url), err=False)

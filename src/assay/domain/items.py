@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from assay.domain.answers import check_answers, compile_questions, show
 from assay.domain.inputs import CHAT_ROLES, TEXT_KINDS, ChatInput, ResponsesInput
-from assay.domain.questions import PreferenceQuestion
+from assay.domain.questions import PreferenceQuestion, RankingQuestion
 from assay.errors import Invalid
 from assay.limits import check_name
 
@@ -47,6 +47,9 @@ class CheckedItem(NamedTuple):
     meta: dict[str, Any] | None
     gold: dict[str, Any] | None
     batch: str | None = None
+    # An optional responses input that a question compares is absent: the item waits for its
+    # responses to be generated (``workflows.generate``) and is offered to nobody until then.
+    waiting: bool = False
 
 
 InputCheck = Callable[[Any, str], None]
@@ -132,11 +135,18 @@ def _responses_check(low: int, high: int, why: str) -> InputCheck:
 class ItemChecker:
     """Checks import records against one schema; build once per import, call ``check`` per record."""
 
-    __slots__ = ("_gold", "_inputs", "_strings")
+    __slots__ = ("_compared", "_gold", "_inputs", "_strings")
 
     def __init__(self, schema: ProjectSchema) -> None:
+        first = schema.responses_input()
+        default = first.name if first is not None else None
         # Preference compares exactly two responses, so an input it reads may hold no more.
-        paired = {q.input for q in schema.questions if isinstance(q, PreferenceQuestion)}
+        paired = {q.input or default for q in schema.questions if isinstance(q, PreferenceQuestion)}
+        self._compared = frozenset(
+            q.input or default
+            for q in schema.questions
+            if isinstance(q, PreferenceQuestion | RankingQuestion)
+        )
         strings: list[str] = []
         others: list[tuple[str, str, bool, InputCheck]] = []
         for inp in schema.inputs:
@@ -180,18 +190,20 @@ class ItemChecker:
                 if value is None:
                     raise RecordError(f"data.{name}", "is required (a string)")
                 _check_string(value, f"data.{name}")
+        waiting = False
         for name, field, required, fn in self._inputs:
             value = data.get(name)
             if value is None:
                 if required:
                     raise RecordError(field, "is required")
+                waiting = waiting or name in self._compared
                 continue
             fn(value, field)
         if len(record) == 1:
-            return CheckedItem(data, None, 0, None, None)
-        return self._rest(record, data)
+            return CheckedItem(data, None, 0, None, None, None, waiting)
+        return self._rest(record, data, waiting)
 
-    def _rest(self, record: dict[str, Any], data: dict[str, Any]) -> CheckedItem:
+    def _rest(self, record: dict[str, Any], data: dict[str, Any], waiting: bool) -> CheckedItem:
         if not record.keys() <= RECORD_FIELDS:
             extra = sorted(str(k) for k in record.keys() - RECORD_FIELDS)[0]
             raise RecordError(
@@ -221,11 +233,15 @@ class ItemChecker:
             raise RecordError("meta", f"must be an object, got {_kind_of(meta)}", show(meta))
         gold = record.get("gold")
         if gold is not None:
+            if waiting:
+                raise RecordError(
+                    "gold", "an item whose responses are still to be generated cannot be gold yet"
+                )
             gold = self._check_gold(gold, data)
         batch = record.get("batch")
         if batch is not None:
             batch = check_batch(batch)
-        return CheckedItem(data, ext, priority, meta, gold, batch)
+        return CheckedItem(data, ext, priority, meta, gold, batch, waiting)
 
     def _check_gold(self, gold: Any, data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(gold, dict):

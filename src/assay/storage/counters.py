@@ -3,7 +3,8 @@
 ``items.claimed`` (live leases + answers), ``open`` (may be offered), ``settled`` (closed early by
 adaptive overlap) and ``answered`` move here and nowhere else, so one rule keeps them consistent:
 
-    open = claimed < cap and not settled      (cap: the overlap, or the gold cap for a gold item)
+    open = claimed < cap and not settled and not waiting
+        (cap: the overlap, or the gold cap for a gold item; waiting: its responses are not there yet)
 
 Every statement re-derives ``open`` from that rule in the database, in the same UPDATE that moves
 ``claimed``, so concurrent writers never leave an item open past its cap or closed below it; a
@@ -25,6 +26,15 @@ def _cap(overlap: int, gold_cap: int) -> Any:
     return sa.case((items.c.is_gold, gold_cap), else_=overlap)
 
 
+def open_rule(claimed: Any, cap: Any, *, settled: Any = None, waiting: Any = None) -> Any:
+    """The rule above, as SQL over ``claimed`` (an expression: the counter after this statement's
+    move) and ``cap``; ``settled`` and ``waiting`` override their columns when the same statement
+    changes them.  Every writer of ``open`` uses this, the import's publication and generation too."""
+    done = items.c.settled if settled is None else settled
+    lacking = items.c.waiting if waiting is None else waiting
+    return sa.and_(sa.not_(done), sa.not_(lacking), claimed < cap)
+
+
 def claim(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> bool:
     """Take one unit of an item's cap; False when another annotator took the last one.
 
@@ -36,8 +46,13 @@ def claim(conn: Connection, *, item_id: int, overlap: int, gold_cap: int) -> boo
     cap = _cap(overlap, gold_cap)
     result = conn.execute(
         items.update()
-        .where(items.c.id == item_id, items.c.claimed < cap, items.c.settled.is_(False))
-        .values(claimed=items.c.claimed + 1, open=items.c.claimed + 1 < cap)
+        .where(
+            items.c.id == item_id,
+            items.c.claimed < cap,
+            items.c.settled.is_(False),
+            items.c.waiting.is_(False),
+        )
+        .values(claimed=items.c.claimed + 1, open=open_rule(items.c.claimed + 1, cap))
     )
     return result.rowcount == 1
 
@@ -50,7 +65,7 @@ def release(conn: Connection, *, item_id: int, overlap: int, gold_cap: int, coun
         .where(items.c.id == item_id, items.c.claimed >= count)
         .values(
             claimed=items.c.claimed - count,
-            open=sa.and_(sa.not_(items.c.settled), items.c.claimed - count < _cap(overlap, gold_cap)),
+            open=open_rule(items.c.claimed - count, _cap(overlap, gold_cap)),
         )
     )
 
@@ -86,7 +101,7 @@ def _move_delivered(
         .values(
             claimed=items.c.claimed + n,
             answered=items.c.answered + n,
-            open=sa.and_(sa.not_(items.c.settled), items.c.claimed + n < cap),
+            open=open_rule(items.c.claimed + n, cap),
         ),
         # In item order: two imports touching the same items lock them in the same order.
         [{"item": item_id, "n": sign * counts[item_id]} for item_id in sorted(counts)],
@@ -122,7 +137,9 @@ def reject(conn: Connection, *, org_id: int, item_id: int, overlap: int, gold_ca
         items.update()
         .where(items.c.org_id == org_id, items.c.id == item_id, items.c.claimed > 0)
         .values(
-            claimed=items.c.claimed - 1, settled=False, open=items.c.claimed - 1 < _cap(overlap, gold_cap)
+            claimed=items.c.claimed - 1,
+            settled=False,
+            open=open_rule(items.c.claimed - 1, _cap(overlap, gold_cap), settled=sa.false()),
         )
     )
     return result.rowcount == 1
@@ -134,7 +151,12 @@ def make_gold(conn: Connection, *, org_id: int, item_id: int, gold: dict[str, An
     conn.execute(
         items.update()
         .where(items.c.org_id == org_id, items.c.id == item_id)
-        .values(gold=gold, is_gold=True, open=items.c.claimed < gold_cap, settled=False)
+        .values(
+            gold=gold,
+            is_gold=True,
+            open=open_rule(items.c.claimed, gold_cap, settled=sa.false()),
+            settled=False,
+        )
     )
 
 
@@ -144,8 +166,7 @@ def reconcile(
     """Re-derive every item's ``open`` under the project's (new) caps; ``unsettle`` first reopens
     the items adaptive overlap settled (their target changed: the next quality refresh settles
     again those sure enough under the new one).  Returns how many items changed."""
-    settled = sa.false() if unsettle else items.c.settled
-    wanted = sa.and_(sa.not_(settled), items.c.claimed < _cap(overlap, gold_cap))
+    wanted = open_rule(items.c.claimed, _cap(overlap, gold_cap), settled=sa.false() if unsettle else None)
     values: dict[str, Any] = {"open": wanted}
     if unsettle:
         values["settled"] = False

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from assay.storage import counters
 from assay.storage.tables import imports, items
 
 CHUNK = 1000  # rows per transaction: a few milliseconds of the write lock, whatever the file
@@ -61,7 +62,7 @@ def publish_chunk(conn: Connection, *, import_id: int, overlap: int, gold_cap: i
     result = conn.execute(
         items.update()
         .where(items.c.id.in_(chunk))
-        .values(open=sa.and_(sa.not_(items.c.settled), items.c.claimed < cap), import_id=None)
+        .values(open=counters.open_rule(items.c.claimed, cap), import_id=None)
     )
     return int(result.rowcount)
 

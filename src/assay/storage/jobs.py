@@ -232,3 +232,85 @@ def put_snapshot(conn: Connection, *, values: dict[str, Any]) -> None:
         index_elements=["project_id"], set_=update, where=table.c.computed_at <= stmt.excluded.computed_at
     )
     conn.execute(stmt)
+
+
+def submit(
+    conn: Connection,
+    *,
+    org_id: int,
+    project_id: int,
+    kind: str,
+    at: datetime,
+    params: dict[str, Any],
+    total: int,
+) -> int | None:
+    """Queue a job that was asked for (a generation), with what it was asked; None when one of the
+    same kind is already queued for the project (the unique index on queued jobs says so)."""
+    stmt: Any = postgresql.insert(jobs) if conn.dialect.name == "postgresql" else sqlite.insert(jobs)
+    stmt = (
+        stmt.values(
+            org_id=org_id,
+            project_id=project_id,
+            kind=kind,
+            state="queued",
+            run_after=at,
+            created_at=at,
+            params=params,
+            total=total,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["project_id", "kind"], index_where=sa.text("state = 'queued'")
+        )
+        .returning(jobs.c.id)
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else int(row.id)
+
+
+def progress(
+    conn: Connection,
+    *,
+    job_id: int,
+    worker: str,
+    done: int,
+    total: int,
+    errors: list[dict[str, Any]],
+    until: datetime,
+) -> bool:
+    """Record how far a running job got and extend its lease; False when the job is no longer this
+    worker's (its lease ran out and another took it over): the caller must stop."""
+    moved = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.locked_by == worker)
+        .values(done=done, total=total, errors=errors, locked_until=until)
+    )
+    return moved.rowcount == 1
+
+
+def get_job(conn: Connection, *, org_id: int, job_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(jobs).where(jobs.c.org_id == org_id, jobs.c.id == job_id)).first()
+
+
+def active(conn: Connection, *, org_id: int, project_id: int, kind: str) -> sa.Row[Any] | None:
+    """The queued or running job of that kind for the project, if any (the newest)."""
+    return conn.execute(
+        sa.select(jobs)
+        .where(
+            jobs.c.org_id == org_id,
+            jobs.c.project_id == project_id,
+            jobs.c.kind == kind,
+            jobs.c.state.in_(("queued", "running")),
+        )
+        .order_by(jobs.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_of(conn: Connection, *, org_id: int, project_id: int, kind: str) -> sa.Row[Any] | None:
+    """The newest job of that kind for the project, in any state."""
+    return conn.execute(
+        sa.select(jobs)
+        .where(jobs.c.org_id == org_id, jobs.c.project_id == project_id, jobs.c.kind == kind)
+        .order_by(jobs.c.id.desc())
+        .limit(1)
+    ).first()

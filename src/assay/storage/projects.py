@@ -123,7 +123,10 @@ def project_counts(
             sa.func.count().label("items"),
             sa.func.coalesce(sa.func.sum(sa.case((items.c.is_gold, 1), else_=0)), 0).label("gold"),
             sa.func.coalesce(sa.func.sum(items.c.answered), 0).label("annotations"),
-            sa.func.coalesce(sa.func.sum(sa.case((items.c.open, 0), else_=1)), 0).label("complete"),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((sa.or_(items.c.open, items.c.waiting), 0), else_=1)), 0
+            ).label("complete"),
+            sa.func.coalesce(sa.func.sum(sa.case((items.c.waiting, 1), else_=0)), 0).label("waiting"),
         ).where(
             items.c.org_id == org_id,
             items.c.project_id == project_id,
@@ -170,13 +173,14 @@ _ITEM_COLUMNS = (
     "created_at",
     "import_id",
     "open",
+    "waiting",
 )
 _JSON_COLUMNS = frozenset({"data", "meta", "gold"})
 
 
 def insert_items(conn: Connection, *, rows: Iterable[dict[str, Any]]) -> int:
     """Bulk insert prepared rows (org_id, project_id, external_id, batch, data, priority, meta, gold,
-    is_gold, created_at, import_id, open) in the current transaction.
+    is_gold, created_at, import_id, open, waiting) in the current transaction.
 
     The import's hot path: SQLAlchemy's per-row parameter processing cost more than the database
     itself, so rows go straight to the driver, serialised once with orjson (SQLite: one
@@ -219,7 +223,7 @@ def _sqlite_row(row: dict[str, Any]) -> tuple[Any, ...]:
         elif col == "created_at":
             # SQLAlchemy's SQLite DATETIME text form; UtcDateTime reads it back as UTC.
             value = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        elif col in ("is_gold", "open"):
+        elif col in ("is_gold", "open", "waiting"):
             value = 1 if value else 0
         out.append(value)
     return tuple(out)

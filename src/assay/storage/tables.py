@@ -254,6 +254,9 @@ items = sa.Table(
     # once the import has published it (``open`` is false until then).  NULL for every other item.
     # No foreign key: every import row is kept (its history), and the check would cost each insert.
     sa.Column("import_id", Id),
+    # The item lacks the responses one of its questions compares (they are to be generated, see
+    # ``workflows.generate``): it is offered to nobody until they are there (``counters.OPEN``).
+    sa.Column("waiting", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("project_id", "external_id"),
     sa.CheckConstraint("claimed >= 0", name="claimed_nonnegative"),
 )
@@ -399,6 +402,12 @@ jobs = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("started_at", Time),
     sa.Column("finished_at", Time),
+    # What the job was asked to do (a generation's models and samples), and how far it got: written
+    # by the job while it runs, so that ``GET /api/v1/jobs/{id}`` shows progress and per-item errors.
+    sa.Column("params", Json),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", Json),
     sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
 )
 sa.Index("ix_jobs_ready", jobs.c.state, jobs.c.run_after)
@@ -423,6 +432,25 @@ quality_snapshots = sa.Table(
     sa.Column("workers", Json, nullable=False),
     sa.Column("computed_at", Time, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
+)
+
+# A model an organisation may call: an OpenAI-compatible chat-completions endpoint (DESIGN §8).  The
+# API key is sealed (``assay.sealed``) and never read back out through any API.
+model_connections = sa.Table(
+    "model_connections",
+    metadata,
+    _id(),
+    _org(),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("base_url", sa.String(500), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("api_key", sa.Text),  # sealed, or NULL for a server without keys
+    sa.Column("params", Json, nullable=False),
+    sa.Column("price_in", sa.Float),  # per million input tokens
+    sa.Column("price_out", sa.Float),  # per million output tokens
+    sa.Column("created_by", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("org_id", "name"),
 )
 
 audit_events = sa.Table(

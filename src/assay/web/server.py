@@ -34,6 +34,7 @@ log = logging.getLogger("assay.server")
 def work(config: Config, parent: int, *, poll_s: float = 0.5) -> None:
     """The job process: run ``config.job_workers`` workers until SIGTERM or the parent is gone."""
     logs.setup(config)
+    logs.redact(config.secret_key)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

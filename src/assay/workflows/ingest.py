@@ -269,6 +269,7 @@ def _import_items(
                 "created_at": stamp,
                 "import_id": import_id,
                 "open": False,  # opened when the import is published
+                "waiting": item.waiting,
             }
         )
         if item.gold is not None:

@@ -72,7 +72,7 @@ Handler = Callable[[Assay, Any], Any]
 #: queue itself knows no feature, and ``FEATURES`` names the modules that hold handlers so that a
 #: worker (or ``assay jobs run``) has them all before it claims a job.
 _HANDLERS: dict[str, Handler] = {}
-FEATURES = ("assay.workflows.quality",)
+FEATURES = ("assay.workflows.quality", "assay.workflows.generate")
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:

@@ -59,6 +59,11 @@ class ProjectCounts(Public):
     complete: int | None = Field(
         default=None, description="Items with all their answers (managers, reviewers)."
     )
+    waiting: int | None = Field(
+        default=None,
+        description="Items still waiting for the responses a question compares (to be generated; "
+        "offered to nobody until then).",
+    )
 
 
 class ProjectPublic(Public):
