@@ -42,6 +42,13 @@ def model_add(
     output_price: Annotated[
         float | None, typer.Option("--output-price", help="Price per million output tokens.")
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="A default parameter as KEY=VALUE (a JSON value), e.g. --param temperature=0.7; repeatable.",
+        ),
+    ] = None,
     org: OrgOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -58,12 +65,29 @@ def model_add(
             if not key:
                 common.fail("--api-key-stdin: standard input held no key")
             body["api_key"] = key
+        if param:
+            body["params"] = _params(param)
         if input_price is not None or output_price is not None:
             body["price"] = {"input_per_mtok": input_price, "output_per_mtok": output_price}
         saved = models.add(hub, actor, body)
         common.err.print(
             f"added model {saved['name']} ({saved['model']} at {saved['base_url']})", markup=False
         )
+
+
+def _params(pairs: list[str]) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            common.fail(f"--param {pair!r}: give KEY=VALUE, e.g. temperature=0.7")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw  # a plain word (a stop string)
+    return out
 
 
 @model_app.command("list")
@@ -113,6 +137,8 @@ def generate_command(
         actor = common.operator(hub, org)
         proj = common.project_ref(hub, actor, project)
         names = [m.strip() for m in models.split(",") if m.strip()]
+        # A generation killed mid-way (this command interrupted hard, a server gone) goes on now.
+        jobs.release_dead_local(hub)
         job_id = generate.start(hub, actor, proj.id, models=names, samples=samples)["job_id"]
         outcome: dict[str, Any] = {}
 

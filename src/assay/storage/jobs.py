@@ -314,3 +314,18 @@ def latest_of(conn: Connection, *, org_id: int, project_id: int, kind: str) -> s
         .order_by(jobs.c.id.desc())
         .limit(1)
     ).first()
+
+
+def running_workers(conn: Connection) -> list[sa.Row[Any]]:
+    """The running jobs and who holds them (every organisation: the operator's view)."""
+    return list(conn.execute(sa.select(jobs.c.id, jobs.c.locked_by).where(jobs.c.state == "running")))
+
+
+def end_lease(conn: Connection, *, job_id: int, worker: str, at: datetime) -> bool:
+    """End the lease of a job whose worker is known to be gone, so the next claim takes it."""
+    moved = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id, jobs.c.state == "running", jobs.c.locked_by == worker)
+        .values(locked_until=at)
+    )
+    return moved.rowcount == 1

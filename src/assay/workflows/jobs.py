@@ -48,6 +48,40 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _gone(worker: str) -> bool:
+    """Whether ``worker`` (``host:pid:random``) was a process of this machine that no longer runs.
+    A pid taken by another process since counts as running: the lease then decides, as ever."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:60] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def release_dead_local(hub: Assay) -> int:
+    """End at once the leases of running jobs whose worker was a process on this machine that is
+    gone (killed, crashed), instead of waiting out ``LEASE``: a job killed mid-way then continues
+    as soon as the next worker or ``assay generate`` looks.  How many were released."""
+    with hub.db.read() as conn:
+        held = [(int(r.id), r.locked_by) for r in store.running_workers(conn) if r.locked_by]
+    dead = [(job_id, worker) for job_id, worker in held if _gone(worker)]
+    if not dead:
+        return 0
+    released = 0
+    with hub.db.write() as conn:
+        for job_id, worker in dead:
+            released += store.end_lease(conn, job_id=job_id, worker=worker, at=now())
+    for job_id, worker in dead:
+        logs.event(log, "job.worker_gone", level=logging.WARNING, job=job_id, worker=worker)
+    return released
+
+
 DUTY = 4.0  # after a job ran t seconds, the next of its project and kind waits at least DUTY * t
 
 
@@ -165,6 +199,7 @@ def run_one(
 def run_pending(hub: Assay, *, limit: int = 1000, due_now: bool = True) -> list[dict[str, Any]]:
     """Run queued jobs until none is left (or ``limit``); with ``due_now`` delayed jobs count as due."""
     worker = worker_name()
+    release_dead_local(hub)
     done: list[dict[str, Any]] = []
     for _ in range(limit):
         outcome = run_one(hub, worker=worker, due_now=due_now)
@@ -185,6 +220,10 @@ class Workers:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        try:
+            release_dead_local(self.hub)
+        except Exception:  # never a reason not to start
+            logs.event(log, "job.release_failed", level=logging.ERROR, exc_info=True)
         for i in range(self.count):
             thread = threading.Thread(target=self._loop, name=f"assay-jobs-{i}", daemon=True)
             thread.start()
