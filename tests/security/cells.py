@@ -19,7 +19,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from assay.storage.people import now
-from assay.storage.tables import items, organizations, project_pauses, workforces
+from assay.storage import models as model_store
+from assay.storage.tables import items, jobs, organizations, project_pauses, workforces
 from assay.web import sessions
 from assay.workflows import accounts, admin
 from tests.factories import Member
@@ -115,6 +116,54 @@ def _fresh_pause(world: World, obj: str) -> int:
     return int(row.id)
 
 
+def _org_id(world: World, obj: str) -> int:
+    with world.hub.db.read() as conn:
+        return int(
+            conn.execute(
+                sa.select(organizations.c.id).where(organizations.c.slug == _member(world, obj).org)
+            ).scalar_one()
+        )
+
+
+def _fresh_model(world: World, obj: str) -> int:
+    """A model connection of the object's organisation (deleting one uses it up)."""
+    with world.hub.db.write() as conn:
+        made = model_store.insert_connection(
+            conn,
+            values={
+                "org_id": _org_id(world, obj),
+                "name": _unique(),
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "m",
+                "params": {},
+                "created_at": now(),
+            },
+        )
+    assert made is not None
+    return made
+
+
+def _job(world: World, obj: str) -> int:
+    """A finished generation job of the object's project."""
+    at = now()
+    with world.hub.db.write() as conn:
+        row = conn.execute(
+            jobs.insert()
+            .values(
+                org_id=_org_id(world, obj),
+                project_id=world.projects[obj],
+                kind="generate",
+                state="done",
+                run_after=at,
+                created_at=at,
+                finished_at=at,
+                params={"models": ["m"], "samples": 1},
+            )
+            .returning(jobs.c.id)
+        ).one()
+    return int(row.id)
+
+
 def _settings_text(obj: str) -> str:
     return json.dumps({"overlap": 20, "max_leases": 20, "workforces": [WORKFORCE[obj]]})
 
@@ -139,6 +188,10 @@ def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int
         values["workforce_id"] = _workforce(world, obj)
     if "{pause_id}" in path:
         values["pause_id"] = _fresh_pause(world, obj)
+    if "{model_id}" in path:
+        values["model_id"] = _fresh_model(world, obj)
+    if "{job_id}" in path:
+        values["job_id"] = _job(world, obj)
     if "{token}" in path:
         values["token"] = _fresh_link(world)
     return values
@@ -186,6 +239,10 @@ BODIES: dict[tuple[str, str], Body] = {
         "json_body": {"answers": {"sentiment": "negative"}}
     },
     ("POST", "/api/v1/workforces"): lambda w, o: {"json_body": {"name": _unique(), "kind": "vendor"}},
+    ("POST", "/api/v1/models"): lambda w, o: {
+        "json_body": {"name": _unique(), "base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    },
+    ("POST", "/api/v1/projects/{project_id}/generate"): lambda w, o: {"json_body": {"models": ["m"]}},
     ("PATCH", "/api/v1/projects/{project_id}"): lambda w, o: {
         "json_body": {"settings": {"lease_seconds": 600}}
     },

@@ -138,7 +138,7 @@ class World:
 
 
 def build_world(hub: Assay) -> Iterator[World]:
-    hub.config = dataclasses.replace(hub.config, secret_key=SECRET_KEY)
+    hub.config = dataclasses.replace(hub.config, secret_key=SECRET_KEY, model_hosts=("127.0.0.1",))
     # The matrix sends hundreds of unauthenticated requests from one test client: lift the per-
     # address throttle on failed authentications (tests/web/test_throttle.py proves it).
     hub.throttle = Throttle(auth_burst=100_000)

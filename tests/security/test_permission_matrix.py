@@ -75,6 +75,15 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/projects/{project_id}/pauses/{pause_id}"): Rule(
         MANAGER, scope="project", role_first=True
     ),
+    # Model connections and jobs belong to the organisation, like workforces.
+    ("GET", "/api/v1/models"): Rule(MANAGER),
+    ("POST", "/api/v1/models"): Rule(MANAGER, ok=201),
+    ("DELETE", "/api/v1/models/{model_id}"): Rule(MANAGER, ok=204, scope="project", role_first=True),
+    ("GET", "/api/v1/jobs/{job_id}"): Rule(MANAGER, scope="project", role_first=True),
+    # Allowed callers get past every check to the rule that generation needs a responses input (422).
+    ("POST", "/api/v1/projects/{project_id}/generate"): Rule(
+        MANAGER, ok=422, scope="project", role_first=True
+    ),
     # one-time links: public pages (a fresh link for every call); a post without the form's own
     # token is refused before the link is read
     ("GET", "/invitations/{token}"): Rule(None),

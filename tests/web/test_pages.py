@@ -473,3 +473,39 @@ def test_dashboard_shows_the_answers_adaptive_overlap_saved(site: Site) -> None:
     # A project without a target shows no such section.
     plain = site.client("manager").get(f"/projects/{site.project_id}/dashboard")
     assert "Adaptive overlap" not in plain.text
+
+
+def test_the_project_page_offers_generation_and_shows_the_jobs_progress(site: Site) -> None:
+    from assay.workflows import jobs
+
+    hub = site.hub
+    hub.config = dataclasses.replace(hub.config, model_hosts=("127.0.0.1",), model_retries=0)
+    bearer = {"Authorization": f"Bearer {site.tokens['manager']}"}
+    schema = {
+        "inputs": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses", "required": False}],
+        "questions": [{"name": "best", "kind": "ranking"}],
+    }
+    with TestClient(site.app) as api:
+        pid = api.post("/api/v1/projects", json={"name": "gen", "schema": schema}, headers=bearer).json()["id"]
+        api.post(f"/api/v1/projects/{pid}/items", json=[{"data": {"prompt": "<b>hi</b>"}}], headers=bearer)
+        for name in ("m1", "m2"):
+            r = api.post("/api/v1/models", json={"name": name, "base_url": "http://127.0.0.1:9/v1", "model": "x"}, headers=bearer)
+            assert r.status_code == 201
+    manager = site.client("manager")
+    page = manager.get(f"/projects/{pid}")
+    assert page.status_code == 200
+    assert "Generate responses" in page.text and 'value="m1"' in page.text
+    assert '<span id="count-waiting">1</span> waiting' in page.text
+    # The page's own request (cookie and CSRF token) starts the job.
+    started = manager.post(
+        f"/api/v1/projects/{pid}/generate",
+        json={"models": ["m1", "m2"]},
+        headers={"X-CSRF-Token": csrf_of(page.text)},
+    )
+    assert started.status_code == 202, started.text
+    jobs.run_pending(hub)
+    page = manager.get(f"/projects/{pid}")
+    assert ">failed</strong>" in page.text and "unreachable" in page.text
+    # A project with nothing to generate into shows no such card; annotators never see the page.
+    assert "Generate responses" not in manager.get(f"/projects/{site.project_id}").text
+    assert site.client("annotator").get(f"/projects/{pid}").status_code == 403

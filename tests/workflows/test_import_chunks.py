@@ -134,6 +134,7 @@ def test_what_a_dead_import_left_is_undone_or_finished(hub: Assay) -> None:
                         "created_at": long_ago,
                         "import_id": import_id,
                         "open": False,
+                        "waiting": False,
                     }
                     for i in range(3)
                 ],

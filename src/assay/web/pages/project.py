@@ -94,11 +94,20 @@ async def preview(request: Request, page: PageDep) -> Response:
 async def project_page(project_id: Id, request: Request, page: PageDep) -> Response:
     await page.require_on_project(Role.MANAGER, project_id, what="settings page")
 
-    def load() -> tuple[Any, dict[str, int]]:
-        project = project_flows.get(page.hub, page.actor, project_id)
-        return project, project_flows.counts(page.hub, page.actor, project)
+    def load() -> tuple[Any, dict[str, int], dict[str, Any] | None]:
+        from assay.workflows import generate
+        from assay.workflows import models as connections
 
-    project, counts = await run_in_threadpool(load)
+        project = project_flows.get(page.hub, page.actor, project_id)
+        generation = None
+        if project.schema.responses_input() is not None:
+            generation = {
+                "job": generate.latest(page.hub, page.actor, project.id),
+                "models": [m["name"] for m in connections.list_all(page.hub, page.actor)],
+            }
+        return project, project_flows.counts(page.hub, page.actor, project), generation
+
+    project, counts, generation = await run_in_threadpool(load)
     return render_page(
         "project.html",
         request=request,
@@ -106,6 +115,7 @@ async def project_page(project_id: Id, request: Request, page: PageDep) -> Respo
         title=project.name,
         project=project,
         counts=counts,
+        generation=generation,
         formats=export.FORMATS,
         settings_text=json.dumps(project.settings.model_dump(mode="json"), indent=2),
         saved=request.query_params.get("saved") == "1",
