@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,14 +115,13 @@ def _seed(data_dir: Path, secret: str) -> dict[str, Login]:
     return logins
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    _require_browser()
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    secret = secrets.token_hex(32)
-    logins = _seed(data_dir, secret)
+@contextmanager
+def serving(data_dir: Path, secret: str, logins: dict[str, Login], **env_extra: str) -> Iterator[Live]:
+    """``assay serve`` on a free port over ``data_dir``, with ``env_extra`` as further settings
+    (``ASSAY_MODEL_HOSTS=...``); stopped when the block ends."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
     env.update(ASSAY_DATA_DIR=str(data_dir), ASSAY_SECRET_KEY=secret, PYTHONUNBUFFERED="1")
+    env.update(env_extra)
     port = _free_port()
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
@@ -154,6 +154,20 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             process.kill()
             process.wait()
         log.close()
+
+
+def seeded_server(data_dir: Path, **env_extra: str) -> AbstractContextManager[Live]:
+    """A fresh demo database in ``data_dir`` and ``assay serve`` over it."""
+    secret = secrets.token_hex(32)
+    logins = _seed(data_dir, secret)
+    return serving(data_dir, secret, logins, **env_extra)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    _require_browser()
+    with seeded_server(tmp_path_factory.mktemp("browser-data")) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")

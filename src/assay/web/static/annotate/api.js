@@ -128,3 +128,104 @@ export async function canRevise() {
     return false;
   }
 }
+
+// Live chat (a question of kind chat): the tree of turns of one assignment, a judgement per turn,
+// and a new user turn whose candidates stream in as server-sent events.
+export function chatTurns(assignmentId) {
+  return call("GET", `/api/v1/assignments/${assignmentId}/turns`);
+}
+
+export function judgeTurn(assignmentId, turnId, judgement) {
+  return call("PUT", `/api/v1/assignments/${assignmentId}/turns/${turnId}`, judgement);
+}
+
+// One server-sent event block ("event: x\ndata: ...\n") as {event, data}; data is JSON.
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  if (!data.length) return null;
+  try {
+    return { event, data: JSON.parse(data.join("\n")) };
+  } catch (err) {
+    return null;
+  }
+}
+
+// POST a user turn and read its events as they come: onEvent(name, data) for turn, delta,
+// candidate, done and error.  Resolves with the stored turn (from done), or throws an ApiError
+// (the refusal of the server, an error event, or a stream that ended before done).
+export async function postTurn(assignmentId, body, onEvent) {
+  let response;
+  try {
+    response = await fetch(`/api/v1/assignments/${assignmentId}/turns`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        Accept: "text/event-stream",
+        "Content-Type": "application/json",
+        "X-CSRF-Token": csrfToken(),
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, { error: "the server could not be reached; check the connection and retry" });
+  }
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.ok || !type.startsWith("text/event-stream")) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (err) {
+      data = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    // A server that answered in one piece: the turn as stored.
+    onEvent("done", data);
+    return data;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let stored = null;
+  const handle = (block) => {
+    const parsed = parseEvent(block);
+    if (!parsed) return;
+    onEvent(parsed.event, parsed.data);
+    if (parsed.event === "done") stored = parsed.data;
+    if (parsed.event === "error") {
+      throw new ApiError(502, { error: (parsed.data && parsed.data.error) || "the turn could not be made" });
+    }
+  };
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      throw new ApiError(0, { error: "the connection broke while the answers were coming in; retry" });
+    }
+    if (chunk.done) break;
+    buffer += decoder.decode(chunk.value, { stream: true });
+    // Line ends may be CRLF or CR; a CR at the very end may be half of a CRLF still to come.
+    const hold = buffer.endsWith("\r");
+    let text = (hold ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = text.indexOf("\n\n")) >= 0) {
+      handle(text.slice(0, end));
+      text = text.slice(end + 2);
+    }
+    buffer = text + (hold ? "\r" : "");
+  }
+  buffer = (buffer + decoder.decode()).replace(/\r\n?/g, "\n");
+  if (buffer.trim()) handle(buffer);
+  if (!stored) throw new ApiError(0, { error: "the answers stopped coming before they were complete; retry" });
+  return stored;
+}

@@ -39,6 +39,13 @@ export function bindKeys({ widgets, submit, skip, undo, toggleInstructions, focu
       if (action) {
         event.preventDefault();
         action();
+        return;
+      }
+      // Alt+Up/Down belong to the focused question: a chat moves between its turns with them,
+      // even from its message box.
+      if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+        const widget = activeWidget();
+        if (widget && widget.onKey(event)) event.preventDefault();
       }
       return;
     }
@@ -63,8 +70,10 @@ export function bindKeys({ widgets, submit, skip, undo, toggleInstructions, focu
       return;
     }
     if (event.ctrlKey || event.metaKey) {
-      const widget = activeWidget();
-      if (widget && widget.onKey(event)) event.preventDefault();
+      if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+        const widget = activeWidget();
+        if (widget && widget.onKey(event)) event.preventDefault();
+      }
       return;
     }
     if (event.key === "[" || event.key === "]") {

@@ -149,7 +149,7 @@ function show(lease, answers) {
     displayOrder: lease.item.display_order,
     spanTargets,
   });
-  const ctx = { data: lease.item.data, responses, slots, onChange };
+  const ctx = { data: lease.item.data, responses, slots, onChange, assignmentId: lease.assignment_id };
   const widgets = lease.questions.map((q) => createWidget(q, ctx));
   ui.item.replaceChildren(inputsRoot);
   ui.form.replaceChildren(...widgets.map((w) => w.box));
@@ -256,7 +256,7 @@ async function submit() {
   if (state.busy || !state.current) return;
   const { answers, missing, client } = collect();
   if (missing.length) {
-    for (const widget of missing) widget.showProblem("This question needs an answer.");
+    for (const widget of missing) widget.showProblem(widget.missingText ? widget.missingText() : "This question needs an answer.");
     say(`Answer ${missing.map((w) => w.question.label || w.name).join(", ")} before submitting.`, "error");
     focusQuestion(missing[0]);
     return;

@@ -2,6 +2,7 @@
 // shape the server checks (src/assay/domain/answers.py); `undefined` means "not answered".
 import { base, defaultKeys, el, frame, kbd, matchKey, nextId, optionGroup } from "./widgets.js";
 import { spansWidget } from "./spans.js";
+import { chatWidget } from "./chat.js";
 
 // Radio-like single value from a list of {value, text, key}: choice, rating, preference.
 function single(question, kindClass, items, onChange, extra) {
@@ -337,7 +338,7 @@ function text(question, ctx) {
   return widget;
 }
 
-const KINDS = { choice, multi_choice: multiChoice, rating, preference, ranking, text, spans: spansWidget };
+const KINDS = { choice, multi_choice: multiChoice, rating, preference, ranking, text, spans: spansWidget, chat: chatWidget };
 
 export function createWidget(question, ctx) {
   const make = KINDS[question.kind];
