@@ -70,10 +70,8 @@ export function bindKeys({ widgets, submit, skip, undo, toggleInstructions, focu
       return;
     }
     if (event.ctrlKey || event.metaKey) {
-      if (event.key === "ArrowUp" || event.key === "ArrowDown") {
-        const widget = activeWidget();
-        if (widget && widget.onKey(event)) event.preventDefault();
-      }
+      const widget = activeWidget();
+      if (widget && widget.onKey(event)) event.preventDefault();
       return;
     }
     if (event.key === "[" || event.key === "]") {
