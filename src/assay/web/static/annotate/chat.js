@@ -42,8 +42,10 @@ export function chatWidget(question, ctx) {
   const judgeKind = question.judge || ((question.candidates || 2) === 2 ? "preference" : "ranking");
   const strengths = Number.isInteger(question.strengths) ? question.strengths : 0;
   const tiesAllowed = question.ties !== false;
-  const rewriteAllowed = question.rewrite !== false;
+  const rewriteAllowed = question.rewrite === true;
   const ratingScale = question.rating && Number.isInteger(question.rating.min) ? question.rating : null;
+  // A required question's rating is part of every judgement (the server refuses one without it).
+  const ratingNeeded = Boolean(ratingScale) && question.required !== false;
   const maxTurns = Number.isInteger(question.max_turns) ? question.max_turns : 8;
 
   const state = {
@@ -81,6 +83,8 @@ export function chatWidget(question, ctx) {
   pathList.setAttribute("aria-label", "The conversation so far");
   const current = el("section", "chat-current");
   current.setAttribute("aria-label", "The answers to judge");
+  current.tabIndex = -1;
+  current.dataset.focusKey = "current";
   const live = el("p", "chat-live");
   live.setAttribute("role", "status");
   live.setAttribute("aria-live", "polite");
@@ -214,7 +218,8 @@ export function chatWidget(question, ctx) {
     }
     const rewrite = rewriteAllowed && chosenId(t) !== null ? rewriteOf(t) : null;
     if (rewrite !== null) out.rewrite = rewrite;
-    if (ratingScale && Number.isInteger(j.rating) && chosenId(t) !== null) out.rating = j.rating;
+    if (ratingScale && Number.isInteger(j.rating)) out.rating = j.rating;
+    else if (ratingNeeded) return null;
     return out;
   }
 
@@ -283,7 +288,8 @@ export function chatWidget(question, ctx) {
     const out = [];
     for (const id of state.path) {
       const t = turn(id);
-      const judgement = judgementOf(t);
+      // A turn the conversation went on from keeps the judgement it was continued with.
+      const judgement = frozen(t) && t.judgement ? t.judgement : judgementOf(t);
       if (!judgement) {
         // A last turn that failed cannot be judged: the path up to it can still be submitted.
         if (id === leafId() && hasFailed(t)) break;
@@ -299,6 +305,7 @@ export function chatWidget(question, ctx) {
     if (!state.loaded) return "The conversation is still loading.";
     if (!t) return "Start the conversation: write a message and press Enter.";
     if (!isDone(t)) return "Wait for the answers to come in.";
+    if (ratingNeeded && judgementOf(t) === null && localOf(t).preferred !== undefined) return "Rate the chosen answer (g, then a number).";
     return judgeKind === "ranking" ? "Rank the answers of the last turn first." : "Choose the better answer of the last turn first.";
   };
 
@@ -583,7 +590,7 @@ export function chatWidget(question, ctx) {
         }
         if (strengths > 1) controls.append(strengthGroup(j, locked));
       }
-      if (ratingScale) controls.append(ratingGroup(j, locked || chosenId(t) === null));
+      if (ratingScale) controls.append(ratingGroup(j, locked));
       if (rewriteAllowed) {
         const edit = el("button", "secondary chat-edit");
         edit.type = "button";
@@ -862,7 +869,8 @@ export function chatWidget(question, ctx) {
     onStarted();
     changed();
     let started = null;
-    render();
+    // Keys pressed while the answers come in go to them, never into the emptied message box.
+    render(box.contains(document.activeElement) ? "current" : undefined);
     say("Asking the models…");
     const onEvent = (name, data) => {
       if (name === "turn" && data && Number.isInteger(data.turn_id)) {
@@ -882,7 +890,7 @@ export function chatWidget(question, ctx) {
         }
         state.path = pathTo(started.turn_id);
         state.selected = null;
-        render();
+        render(box.contains(document.activeElement) ? "current" : undefined);
       } else if (name === "delta" && started && data) {
         const c = started.candidates.find((x) => x.id === data.id);
         if (!c) return;
@@ -911,9 +919,11 @@ export function chatWidget(question, ctx) {
       state.busy = false;
       const t = turn(leafId());
       changed();
+      // Focus follows only if it is still in this question (the annotator may have gone elsewhere).
+      const here = box.contains(document.activeElement) || document.activeElement === document.body;
       if (t && hasFailed(t)) {
         say("An answer failed: see the message, then retry.");
-        render("retry");
+        render(here ? "retry" : undefined);
       } else {
         say(
           judgeKind === "ranking"
@@ -921,7 +931,7 @@ export function chatWidget(question, ctx) {
             : "The answers are in: choose the better one with 1 or 2.",
         );
         const first = t ? shown(t)[0] : null;
-        render(first ? `cand-${first.id}` : undefined);
+        render(first && here ? `cand-${first.id}` : undefined);
       }
     } catch (err) {
       state.busy = false;
@@ -950,14 +960,36 @@ export function chatWidget(question, ctx) {
     if (state.branch && state.branch.from !== undefined && !state.turns.has(state.branch.from)) state.branch = null;
   }
 
+  function take(answer) {
+    state.turns = new Map();
+    for (const t of (answer && answer.turns) || []) {
+      state.turns.set(t.turn_id, t);
+      if (t.judgement) state.saved.set(t.turn_id, JSON.stringify(t.judgement));
+    }
+  }
+
+  // A turn still being made when the page was loaded (a reload mid-answer): its text is not
+  // streamed to this page, so ask for the tree again until it is complete.
+  function followPending() {
+    const t = turn(leafId());
+    if (!t || !shown(t).some((c) => c.state === "pending")) return;
+    say("The answers to your last message are still being written…");
+    setTimeout(async () => {
+      if (!box.isConnected || state.busy) return;
+      try {
+        take(await api.chatTurns(assignmentId));
+      } catch (err) {
+        return;
+      }
+      choosePath();
+      render();
+      followPending();
+    }, 1500);
+  }
+
   async function load() {
     try {
-      const answer = await api.chatTurns(assignmentId);
-      state.turns = new Map();
-      for (const t of (answer && answer.turns) || []) {
-        state.turns.set(t.turn_id, t);
-        if (t.judgement) state.saved.set(t.turn_id, JSON.stringify(t.judgement));
-      }
+      take(await api.chatTurns(assignmentId));
       state.loaded = true;
       choosePath();
       const hadFocus = !document.activeElement || document.activeElement === document.body || document.activeElement === box;
@@ -967,6 +999,7 @@ export function chatWidget(question, ctx) {
         // The item fixes the first user turn: ask for its answers straight away.
         await generate({ parent: null }, () => {});
       } else if (hadFocus) widget.focus();
+      followPending();
     } catch (err) {
       state.error = `The conversation could not be loaded: ${err.message}. Reload the page to try again.`;
       render();

@@ -1,0 +1,251 @@
+"""Live chat on the annotation screen, end to end: a real SmolLM2 behind llama-cpp's OpenAI-compatible
+server, two model connections to it, an annotator who holds a conversation by keyboard (a rewrite,
+a branch), and the dpo and sft exports read back through the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Live, seeded_server
+from tests.browser.test_annotate_helpers import annotators, manager, open_screen, wait_moved_on
+from tests.model_server import MODEL, ModelServer
+
+
+@pytest.fixture(scope="module")
+def second_model(model_server: Any) -> Iterator[ModelServer]:
+    """A second llama-cpp server for the second connection: one server answering two streamed
+    completions at once crashes (llama-cpp-python's server, SIGSEGV), and a turn asks both models
+    at once."""
+    server = ModelServer(threads=1)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chat_live(tmp_path_factory: pytest.TempPathFactory, model_server: Any) -> Iterator[Live]:
+    """A server of its own (the shared one may call no model host) that may call loopback models."""
+    data_dir: Path = tmp_path_factory.mktemp("chat-data")
+    with seeded_server(data_dir, ASSAY_MODEL_HOSTS="127.0.0.1") as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser: Any, chat_live: Live) -> Iterator[Any]:
+    """A fresh browser context on the chat server (the shared `page` is on the other one)."""
+    context = browser.new_context(base_url=chat_live.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def chat_project(boss: Any, urls: tuple[str, str], name: str, **question: Any) -> int:
+    for model, base_url, params in (
+        (f"{name}-a", urls[0], {"temperature": 0.2, "max_tokens": 24, "seed": 1}),
+        (f"{name}-b", urls[1], {"temperature": 0.9, "max_tokens": 24, "seed": 2}),
+    ):
+        boss.post("/api/v1/models", {"name": model, "base_url": base_url, "model": MODEL, "params": params})
+    schema = {
+        "inputs": [{"name": "topic", "kind": "text"}],
+        "questions": [
+            {
+                "name": "conversation",
+                "kind": "chat",
+                "models": [f"{name}-a", f"{name}-b"],
+                "strengths": 3,
+                "ties": True,
+                "rewrite": True,
+                "max_turns": 4,
+                **question,
+            }
+        ],
+    }
+    return boss.create_project(name, schema, [{"data": {"topic": "Talk about fruit."}}])
+
+
+def answered(page: Any, key: str) -> None:
+    """Press `key` (Enter in the message box, r) and wait until the new turn's answers are all in."""
+    before = page.locator("fieldset.chat").get_attribute("data-turn")
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "b => { const f = document.querySelector('fieldset.chat');"
+        " return f.dataset.turn !== b && f.dataset.busy === 'false'; }",
+        arg=before,
+        timeout=120_000,
+    )
+    failed = page.locator(".chat-candidate.state-failed")
+    assert failed.count() == 0, page.locator(".chat-failure").inner_text()
+
+
+def send(page: Any, text: str) -> None:
+    page.keyboard.press("c")
+    page.keyboard.type(text)
+    answered(page, "Enter")
+
+
+def tree(page: Any) -> dict[int, dict[str, Any]]:
+    """The assignment's turns as the server holds them, read with the annotator's own session."""
+    got = page.evaluate(
+        "id => fetch(`/api/v1/assignments/${id}/turns`, {headers: {Accept: 'application/json'}}).then(r => r.json())",
+        page.locator("#annotate").get_attribute("data-assignment-id"),
+    )
+    return {t["turn_id"]: t for t in got["turns"]}
+
+
+def current_turn(page: Any) -> int:
+    return int(page.locator(".chat-turn.current").get_attribute("data-turn-id"))
+
+
+def export(boss: Any, project: int, fmt: str) -> list[dict[str, Any]]:
+    response = boss.request.get(f"/api/v1/projects/{project}/export?format={fmt}")
+    assert response.ok, f"{fmt}: {response.status} {response.text()}"
+    return [json.loads(line) for line in response.text().splitlines() if line.strip()]
+
+
+def content(t: dict[str, Any], cid: int) -> str:
+    return next(c["content"] for c in t["candidates"] if c["id"] == cid)
+
+
+def other(t: dict[str, Any], cid: int) -> str:
+    return next(c["content"] for c in t["candidates"] if c["id"] != cid)
+
+
+def test_a_three_turn_chat_with_a_rewrite_and_a_branch_exports_its_pairs(
+    page: Any, browser: Any, chat_live: Live, model_server: Any, second_model: ModelServer
+) -> None:
+    who = annotators(chat_live)[0]
+    with manager(browser, chat_live) as boss:
+        project = chat_project(boss, (model_server.base_url, second_model.base_url), "chat-live")
+        open_screen(page, who, project)
+        page.wait_for_selector("fieldset.chat[data-ready='true']")
+        # Turn 1: A clearly better.
+        page.keyboard.type("Name a fruit.")
+        answered(page, "Enter")
+        first = current_turn(page)
+        page.keyboard.press("1")
+        page.keyboard.press("Shift+Digit2")
+        # Turn 2 (left behind by the branch below): B slightly better.
+        send(page, "Why do people like it?")
+        abandoned = current_turn(page)
+        page.keyboard.press("2")
+        page.keyboard.press("Shift+Digit1")
+        # Turn 3 on that branch: a tie.
+        send(page, "Thanks!")
+        page.keyboard.press("t")
+        # Branch at turn 2: a different second message; the earlier branch stays on the server.
+        page.keyboard.press("Alt+ArrowUp")
+        page.keyboard.press("b")
+        page.keyboard.press("Control+a")
+        page.keyboard.type("Is it healthy?")
+        answered(page, "Enter")
+        second = current_turn(page)
+        assert "Branch 2 of 2" in page.locator(".chat-turn.current").inner_text()
+        # A much better, rewritten by the annotator (Esc leaves the box, the rewrite stays).
+        page.keyboard.press("1")
+        page.keyboard.press("Shift+Digit3")
+        page.keyboard.press("e")
+        page.locator(".chat-rewrite-input").fill("Yes, fruit is healthy in moderation.")
+        page.keyboard.press("Escape")
+        send(page, "Thanks again!")
+        third = current_turn(page)
+        rewritten = page.locator(".chat-answer.rewritten")
+        assert "Written by you" in rewritten.inner_text()
+        page.keyboard.press("2")
+        page.keyboard.press("Shift+Digit2")
+        held = tree(page)
+        assert held[second]["parent"] == first and held[abandoned]["parent"] == first
+        assert held[third]["parent"] == second
+        assert held[first]["judgement"]["strength"] == 2
+        assert held[second]["judgement"]["rewrite"] == "Yes, fruit is healthy in moderation."
+        # Enter outside a text box submits the path on screen.
+        before = page.locator("#annotate").get_attribute("data-assignment-id")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Enter")
+        wait_moved_on(page, str(before))
+
+        # One pair per judged turn of the submitted path, in order; nothing of the other branch.
+        a1 = held[first]["judgement"]["preferred"]
+        a2 = held[second]["judgement"]["preferred"]
+        b3 = held[third]["candidates"][1]["id"]  # "2" chose the second shown
+        dpo = export(boss, project, "dpo")
+        assert len(dpo) == 3, dpo
+        text = json.dumps(dpo)
+        assert "Why do people like it?" not in text
+        chosen = [row["chosen"] for row in dpo]
+        rejected = [row["rejected"] for row in dpo]
+
+        def said(value: Any) -> str:
+            if isinstance(value, list):
+                return str(value[-1]["content"])
+            if isinstance(value, dict):
+                return str(value["content"])
+            return str(value)
+
+        # A pair compares what the models wrote; the rewrite rides along, and is what the
+        # conversation went on with.
+        assert [said(c) for c in chosen] == [
+            content(held[first], a1),
+            content(held[second], a2),
+            content(held[third], b3),
+        ]
+        assert [said(r) for r in rejected] == [
+            other(held[first], a1),
+            other(held[second], a2),
+            other(held[third], b3),
+        ]
+        assert [row["rewrite"] for row in dpo] == [None, "Yes, fruit is healthy in moderation.", None]
+        assert [row["margin"] for row in dpo] == [2.0, 3.0, 2.0]
+        assert [row["turn_id"] for row in dpo] == [first, second, third]
+        # The last pair's prompt is the conversation so far, with the rewrite in the model's place.
+        assert "Yes, fruit is healthy in moderation." in json.dumps(dpo[2]["prompt"])
+        sft = export(boss, project, "sft")
+        assert len(sft) >= 1, sft
+        messages = sft[-1]["messages"]
+        assert [m["role"] for m in messages if m["role"] != "system"] == ["user", "assistant"] * 3
+        spoken = [m["content"] for m in messages if m["role"] != "system"]
+        assert spoken == [
+            "Name a fruit.",
+            content(held[first], a1),
+            "Is it healthy?",
+            "Yes, fruit is healthy in moderation.",
+            "Thanks again!",
+            content(held[third], b3),
+        ]
+
+
+def test_a_reload_keeps_the_draft_message_and_the_turns(
+    page: Any, browser: Any, chat_live: Live, model_server: Any, second_model: ModelServer
+) -> None:
+    who = annotators(chat_live)[1]
+    with manager(browser, chat_live) as boss:
+        project = chat_project(boss, (model_server.base_url, second_model.base_url), "chat-reload")
+    open_screen(page, who, project)
+    page.wait_for_selector("fieldset.chat[data-ready='true']")
+    page.keyboard.type("Name a vegetable.")
+    answered(page, "Enter")
+    first = current_turn(page)
+    answers = page.locator(".chat-candidate .chat-candidate-body").all_inner_texts()
+    page.keyboard.press("2")
+    page.keyboard.press("Shift+Digit3")
+    page.keyboard.press("c")
+    page.keyboard.type("And a half-written sec")
+    assignment = page.locator("#annotate").get_attribute("data-assignment-id")
+    page.wait_for_timeout(600)  # the judgement is stored a moment after the last key
+    page.reload()
+    page.wait_for_selector("#annotate[data-ready='true']")
+    page.wait_for_selector("fieldset.chat[data-ready='true']")
+    assert page.locator("#annotate").get_attribute("data-assignment-id") == assignment
+    assert page.locator(".chat-input").input_value() == "And a half-written sec"
+    assert current_turn(page) == first
+    assert page.locator(".chat-candidate .chat-candidate-body").all_inner_texts() == answers
+    assert page.locator(".chat-candidate.picked").get_attribute("data-letter") == "B"
+    assert page.locator(".chat-strength-option[aria-checked='true']").inner_text().endswith("much better")
