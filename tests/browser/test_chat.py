@@ -69,7 +69,10 @@ def chat_project(boss: Any, urls: tuple[str, str], name: str, **question: Any) -
             }
         ],
     }
-    return boss.create_project(name, schema, [{"data": {"topic": "Talk about fruit."}}])
+    # Two items: the screen holds a lease on the second while the first is on it, which is what
+    # brings the first back after a reload (`next` answers with a held lease only at the limit).
+    items = [{"data": {"topic": "Talk about food."}, "external_id": f"{name}-{i}"} for i in range(2)]
+    return boss.create_project(name, schema, items)
 
 
 def answered(page: Any, key: str) -> None:
