@@ -195,6 +195,7 @@ def test_a_conversation_of_judged_turns_with_a_rewrite_and_a_branch(
     assert len(sft) == 1
     assert [m["role"] for m in sft[0]["messages"]] == ["user", "assistant", "user", "assistant"]
     assert sft[0]["messages"][1]["content"] == contents[a]
+    assert sft[0]["rewritten"] == [] and sft[0]["turns"] == 2
     # jsonl keeps the whole tree, branches and provenance included.
     full = [
         orjson.loads(line)
@@ -214,6 +215,9 @@ def test_a_conversation_of_judged_turns_with_a_rewrite_and_a_branch(
     made = [c for t in turns for c in t["candidates"]]
     assert all(c["tokens_out"] is None or c["tokens_out"] > 0 for c in made)
     assert all(c["model_id"] == MODEL and c["latency_ms"] >= 0 for c in made)
+    # A reviewer reads the same tree on the item.
+    item = api.get(f"/api/v1/items/{annotated[0]['item_id']}", headers=manager.headers).json()
+    assert item["annotations"][0]["conversation"] == turns
     rewritten = next(t for t in turns if t["turn_id"] == second["turn_id"])
     assert rewritten["judgement"]["rewrite"] == "Because it is bright."
 
