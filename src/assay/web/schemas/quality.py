@@ -155,7 +155,12 @@ class VendorCard(Public):
     )
     answers_per_hour: float | None
     accepted: int
-    cost: float | None
+    cost: float | None = Field(
+        description="People's cost (the workforce's cost model) plus the models' tokens."
+    )
+    model_cost: float | None = Field(
+        default=None, description="What the models' tokens cost in this workforce's live chats."
+    )
     cost_per_accepted: float | None
 
 
