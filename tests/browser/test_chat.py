@@ -13,19 +13,7 @@ import pytest
 
 from tests.browser.conftest import Live, seeded_server
 from tests.browser.test_annotate_helpers import annotators, manager, open_screen, wait_moved_on
-from tests.model_server import MODEL, ModelServer
-
-
-@pytest.fixture(scope="module")
-def second_model(model_server: Any) -> Iterator[ModelServer]:
-    """A second llama-cpp server for the second connection: one server answering two streamed
-    completions at once crashes (llama-cpp-python's server, SIGSEGV), and a turn asks both models
-    at once."""
-    server = ModelServer(threads=1)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.model_server import MODEL
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +36,11 @@ def page(browser: Any, chat_live: Live) -> Iterator[Any]:
         context.close()
 
 
-def chat_project(boss: Any, urls: tuple[str, str], name: str, **question: Any) -> int:
-    for model, base_url, params in (
-        (f"{name}-a", urls[0], {"temperature": 0.2, "max_tokens": 24, "seed": 1}),
-        (f"{name}-b", urls[1], {"temperature": 0.9, "max_tokens": 24, "seed": 2}),
+def chat_project(boss: Any, base_url: str, name: str, **question: Any) -> int:
+    # Two connections to the one server, told apart by their names and parameters.
+    for model, params in (
+        (f"{name}-a", {"temperature": 0.2, "max_tokens": 24, "seed": 1}),
+        (f"{name}-b", {"temperature": 0.9, "max_tokens": 24, "seed": 2}),
     ):
         boss.post("/api/v1/models", {"name": model, "base_url": base_url, "model": MODEL, "params": params})
     schema = {
@@ -123,11 +112,11 @@ def other(t: dict[str, Any], cid: int) -> str:
 
 
 def test_a_three_turn_chat_with_a_rewrite_and_a_branch_exports_its_pairs(
-    page: Any, browser: Any, chat_live: Live, model_server: Any, second_model: ModelServer
+    page: Any, browser: Any, chat_live: Live, model_server: Any
 ) -> None:
     who = annotators(chat_live)[0]
     with manager(browser, chat_live) as boss:
-        project = chat_project(boss, (model_server.base_url, second_model.base_url), "chat-live")
+        project = chat_project(boss, model_server.base_url, "chat-live")
         open_screen(page, who, project)
         page.wait_for_selector("fieldset.chat[data-ready='true']")
         # Turn 1: A clearly better.
@@ -226,11 +215,11 @@ def test_a_three_turn_chat_with_a_rewrite_and_a_branch_exports_its_pairs(
 
 
 def test_a_reload_keeps_the_draft_message_and_the_turns(
-    page: Any, browser: Any, chat_live: Live, model_server: Any, second_model: ModelServer
+    page: Any, browser: Any, chat_live: Live, model_server: Any
 ) -> None:
     who = annotators(chat_live)[1]
     with manager(browser, chat_live) as boss:
-        project = chat_project(boss, (model_server.base_url, second_model.base_url), "chat-reload")
+        project = chat_project(boss, model_server.base_url, "chat-reload")
     open_screen(page, who, project)
     page.wait_for_selector("fieldset.chat[data-ready='true']")
     page.keyboard.type("Name a vegetable.")
