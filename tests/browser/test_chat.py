@@ -241,3 +241,60 @@ def test_a_reload_keeps_the_draft_message_and_the_turns(
     assert page.locator(".chat-candidate .chat-candidate-body").all_inner_texts() == answers
     assert page.locator(".chat-candidate.picked").get_attribute("data-letter") == "B"
     assert page.locator(".chat-strength-option[aria-checked='true']").inner_text().endswith("much better")
+
+
+def test_the_item_opens_the_conversation_and_a_rating_is_given_by_keyboard(
+    page: Any, browser: Any, chat_live: Live, model_server: Any
+) -> None:
+    who = annotators(chat_live)[2]
+    with manager(browser, chat_live) as boss:
+        project = chat_project(
+            boss, model_server.base_url, "chat-item", input="topic", rating={"min": 1, "max": 5}, max_turns=2
+        )
+        open_screen(page, who, project)
+        # Nothing to type first: the item's message is asked as soon as the screen opens.
+        page.wait_for_function(
+            "() => { const f = document.querySelector('fieldset.chat');"
+            " return f && f.dataset.turn && f.dataset.busy === 'false'; }",
+            timeout=120_000,
+        )
+        opening = page.locator(".chat-turn.current .chat-user")
+        assert "from the item" in opening.inner_text() and "Talk about food." in opening.inner_text()
+        assert page.locator(".chat-turn.current .chat-branch-here").count() == 0
+        page.keyboard.press("2")
+        page.keyboard.press("Shift+Digit1")
+        # Without a rating the judgement is incomplete: the message is not sent.
+        page.keyboard.press("c")
+        page.keyboard.type("Which one is the sweetest?")
+        page.keyboard.press("Enter")
+        assert "Rate the chosen answer" in page.locator("fieldset.chat .problem").inner_text()
+        page.keyboard.press("Escape")
+        page.keyboard.press("g")
+        page.keyboard.press("4")
+        assert page.locator(".chat-rating-option[aria-checked='true']").inner_text() == "4"
+        page.locator(".chat-input").focus()
+        answered(page, "Enter")
+        first, second = (
+            int(t) for t in page.locator(".chat-turn").evaluate_all("ts => ts.map(t => t.dataset.turnId)")
+        )
+        page.keyboard.press("1")
+        page.keyboard.press("Shift+Digit3")
+        page.keyboard.press("g")
+        page.keyboard.press("5")
+        # The conversation is at its two turns: the composer says so, and Enter submits.
+        assert "reached its 2 turns" in page.locator(".chat-composer-hint").inner_text()
+        held = tree(page)
+        before = str(page.locator("#annotate").get_attribute("data-assignment-id"))
+        page.keyboard.press("Enter")
+        wait_moved_on(page, before)
+        sft = export(boss, project, "sft")
+        assert len(sft) == 1, sft
+        messages = [m for m in sft[0]["messages"] if m["role"] != "system"]
+        assert [m["content"] for m in messages] == [
+            "Talk about food.",
+            content(held[first], held[first]["candidates"][1]["id"]),
+            "Which one is the sweetest?",
+            content(held[second], held[second]["candidates"][0]["id"]),
+        ]
+        dpo = export(boss, project, "dpo")
+        assert [row["margin"] for row in dpo] == [1.0, 3.0]
