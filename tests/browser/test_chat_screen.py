@@ -71,11 +71,13 @@ class FakeTurns:
             )
         tid = self.next_turn
         self.next_turn += 1
-        ids = [self.next_cand, self.next_cand + 1]
-        self.next_cand += 2
+        n = self.question["candidates"]
+        models = [self.question["models"][k % len(self.question["models"])] for k in range(n)]
+        ids = list(range(self.next_cand, self.next_cand + n))
+        self.next_cand += n
         head = {"turn_id": tid, "parent": parent, "content": body.get("content"), "candidates": []}
         head["candidates"] = [
-            {"id": i, "model": m, "state": "pending"} for i, m in zip(ids, "ab", strict=True)
+            {"id": i, "model": m, "state": "pending"} for i, m in zip(ids, models, strict=True)
         ]
         events = [("turn", head)]
         if self.fail_next_turn_with_error:
@@ -83,10 +85,10 @@ class FakeTurns:
             events.append(("error", {"error": "the model connection is missing"}))
             return 200, "text/event-stream", self._stream(events)
         cands = []
-        for i, m in zip(ids, "ab", strict=True):
+        for i, m in zip(ids, models, strict=True):
             if m in self.fail:
                 cands.append(
-                    {"id": i, "model": m, "content": "", "state": "failed", "error": "model b timed out"}
+                    {"id": i, "model": m, "content": "", "state": "failed", "error": f"model {m} timed out"}
                 )
                 continue
             text = f"Answer {m} to: {body.get('content')} <img src=x onerror=alert(1)>"
@@ -279,3 +281,40 @@ def test_an_error_event_keeps_the_message_to_send_again(page: Any, browser: Any,
     page.locator(".chat-input").focus()
     answered(page, "Enter", before="")
     assert failure.is_hidden()
+
+
+def test_a_ranking_of_three_by_keyboard_and_mouse(page: Any, browser: Any, live: Live) -> None:
+    who = annotators(live)[3]
+    question = {**CHAT, "models": ["a", "b", "c"], "candidates": 3, "judge": "ranking"}
+    fake = FakeTurns(question)
+    with manager(browser, live) as boss:
+        project = boss.create_project("chat-stub-rank", HOLDER, [{"data": {"topic": "t"}}])
+    install(page, fake)
+    open_screen(page, who, project)
+    page.wait_for_selector("fieldset.chat[data-ready='true']")
+    page.keyboard.type("Rank these")
+    answered(page, "Enter")
+    cards = page.locator(".chat-candidate")
+    assert cards.count() == 3
+    # Focus is on A: 2 puts it second and moves on to B; 1 puts B first; C is clicked (next place).
+    page.keyboard.press("2")
+    page.keyboard.press("1")
+    cards.nth(2).click()
+    marks = page.locator(".chat-candidate-mark").all_inner_texts()
+    assert marks == ["2nd", "1st", "3rd"]
+    # The rewrite is of the single best one: B.
+    page.keyboard.press("e")
+    assert "answer B" in page.locator(".chat-rewrite-label").inner_text()
+    page.keyboard.press("Escape")
+    send(page, "And now?")
+    assert fake.puts[-1] == (100, {"ranking": [[501], [500], [502]]})
+    # Equal places tie: A and B share the first.
+    page.keyboard.press("1")
+    page.keyboard.press("1")
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#done-count').textContent === '1'")
+    assert fake.submitted[-1]["answers"]["conversation"]["turns"] == [
+        {"turn_id": 100, "ranking": [[501], [500], [502]]},
+        {"turn_id": 101, "ranking": [[503, 504], [505]]},
+    ]
