@@ -20,7 +20,8 @@ from tests.model_server import MODEL
 def chat_live(tmp_path_factory: pytest.TempPathFactory, model_server: Any) -> Iterator[Live]:
     """A server of its own (the shared one may call no model host) that may call loopback models."""
     data_dir: Path = tmp_path_factory.mktemp("chat-data")
-    with seeded_server(data_dir, ASSAY_MODEL_HOSTS="127.0.0.1") as server:
+    # One retry, so that a model that is down fails in a second rather than after the backoff.
+    with seeded_server(data_dir, ASSAY_MODEL_HOSTS="127.0.0.1", ASSAY_MODEL_RETRIES="1") as server:
         yield server
 
 
@@ -36,13 +37,16 @@ def page(browser: Any, chat_live: Live) -> Iterator[Any]:
         context.close()
 
 
-def chat_project(boss: Any, base_url: str, name: str, **question: Any) -> int:
+PARAMS_B = {"temperature": 0.9, "max_tokens": 24, "seed": 2}
+
+
+def chat_project(boss: Any, base_url: str, name: str, b_url: str | None = None, **question: Any) -> int:
     # Two connections to the one server, told apart by their names and parameters.
-    for model, params in (
-        (f"{name}-a", {"temperature": 0.2, "max_tokens": 24, "seed": 1}),
-        (f"{name}-b", {"temperature": 0.9, "max_tokens": 24, "seed": 2}),
+    for model, url, params in (
+        (f"{name}-a", base_url, {"temperature": 0.2, "max_tokens": 24, "seed": 1}),
+        (f"{name}-b", b_url or base_url, PARAMS_B),
     ):
-        boss.post("/api/v1/models", {"name": model, "base_url": base_url, "model": MODEL, "params": params})
+        boss.post("/api/v1/models", {"name": model, "base_url": url, "model": MODEL, "params": params})
     schema = {
         "inputs": [{"name": "topic", "kind": "text"}],
         "questions": [
@@ -298,3 +302,53 @@ def test_the_item_opens_the_conversation_and_a_rating_is_given_by_keyboard(
         ]
         dpo = export(boss, project, "dpo")
         assert [row["margin"] for row in dpo] == [1.0, 3.0]
+
+
+def test_a_model_that_is_down_fails_its_answer_and_r_retries_the_turn(
+    page: Any, browser: Any, chat_live: Live, model_server: Any
+) -> None:
+    who = annotators(chat_live)[3]
+    with manager(browser, chat_live) as boss:
+        # Nothing listens on port 9: the second model's answers fail.
+        project = chat_project(boss, model_server.base_url, "chat-down", b_url="http://127.0.0.1:9/v1")
+        open_screen(page, who, project)
+        page.wait_for_selector("fieldset.chat[data-ready='true']")
+        before = page.locator("fieldset.chat").get_attribute("data-turn")
+        page.keyboard.type("Name a fruit.")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "b => { const f = document.querySelector('fieldset.chat');"
+            " return f.dataset.turn !== b && f.dataset.busy === 'false'; }",
+            arg=before,
+            timeout=120_000,
+        )
+        failed_turn = current_turn(page)
+        failure = page.locator(".chat-failure")
+        assert failure.get_attribute("role") == "alert"
+        assert "failed" in failure.inner_text() and "unreachable" in failure.inner_text()
+        assert page.locator(".chat-candidate.state-failed").count() == 1
+        # Focus is on Retry; the failed turn cannot be judged or continued.
+        assert page.evaluate("document.activeElement.classList.contains('chat-retry')")
+        assert "failed" in page.locator(".chat-composer-hint").inner_text()
+        # The manager brings the model back under the same name; r asks again for the same message.
+        down = next(m for m in boss.get("/api/v1/models")["models"] if m["name"] == "chat-down-b")
+        gone = boss.request.delete(f"/api/v1/models/{down['id']}", headers={"X-CSRF-Token": boss.csrf})
+        assert gone.status == 204
+        boss.post(
+            "/api/v1/models",
+            {"name": "chat-down-b", "base_url": model_server.base_url, "model": MODEL, "params": PARAMS_B},
+        )
+        answered(page, "r")
+        assert failure.is_hidden()
+        retried = current_turn(page)
+        held = tree(page)
+        assert held[retried]["parent"] is None and held[retried]["content"] == "Name a fruit."
+        assert held[failed_turn]["content"] == "Name a fruit."
+        assert "Branch 2 of 2" in page.locator(".chat-turn.current").inner_text()
+        page.keyboard.press("1")
+        page.keyboard.press("Shift+Digit2")
+        before = str(page.locator("#annotate").get_attribute("data-assignment-id"))
+        page.keyboard.press("Enter")
+        wait_moved_on(page, before)
+        dpo = export(boss, project, "dpo")
+        assert [row["turn_id"] for row in dpo] == [retried]
