@@ -9,7 +9,10 @@ answers a real model cannot be made to give on cue: a failed candidate, an error
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.browser.conftest import Live
 from tests.browser.test_annotate_helpers import annotators, manager, open_screen
@@ -118,6 +121,13 @@ class FakeTurns:
             return 409, json.dumps({"ok": False, "error": "the turn has later turns"})
         self.turns[tid]["judgement"] = body
         return 200, json.dumps({"ok": True, "turn_id": tid, "judgement": body})
+
+
+@pytest.fixture(autouse=True)
+def _let_go_of_routes(page: Any) -> Iterator[None]:
+    # The screen leases ahead: a `next` may still be in a route when the test ends.
+    yield
+    page.unroute_all(behavior="ignoreErrors")
 
 
 def install(page: Any, fake: FakeTurns) -> None:

@@ -57,9 +57,7 @@ export function chatWidget(question, ctx) {
     rewrites: {}, // turn_id -> text of a rewrite (unsent until PUT)
     editing: false, // the rewrite box is open for the current turn
     branch: null, // {from: turn id, parent: turn id | null}: the composer replaces that turn's message
-    composer: "",
     busy: false, // a turn is being generated
-    streaming: null, // {turn_id, candidates: Map id -> {text, state, error}}
     saved: new Map(), // turn_id -> JSON of the judgement last stored on the server
     wantHead: null, // a turn id to show once the tree is loaded (from the draft)
     error: "",
@@ -67,12 +65,9 @@ export function chatWidget(question, ctx) {
 
   // ----- the page structure (built once; parts re-rendered in place)
   const hint = el("p", "hint chat-hint");
-  hint.append(
-    kbd("1"),
-    "/",
-    kbd("2"),
-    judgeKind === "ranking" ? " rank (on a focused answer: its place) · " : " choose · ",
-  );
+  const n = question.candidates || 2;
+  if (judgeKind === "ranking") hint.append(kbd("1"), "–", kbd(String(Math.min(n, 9))), " place the focused answer (equal places tie) · ");
+  else hint.append(kbd("1"), "/", kbd("2"), " choose · ");
   if (strengths > 1 && judgeKind === "preference") hint.append(kbd("Shift+1"), "…", kbd(`Shift+${strengths}`), " how much better · ");
   if (tiesAllowed && judgeKind === "preference") hint.append(kbd("t"), " tie · ");
   if (rewriteAllowed) hint.append(kbd("e"), " rewrite the chosen answer · ");
@@ -262,10 +257,7 @@ export function chatWidget(question, ctx) {
   widget.set = (value) => {
     if (!value || typeof value !== "object") return;
     if (value.chat_draft) {
-      if (typeof value.composer === "string") {
-        composer.value = value.composer;
-        state.composer = value.composer;
-      }
+      if (typeof value.composer === "string") composer.value = value.composer;
       if (value.rewrites && typeof value.rewrites === "object") {
         for (const [k, v] of Object.entries(value.rewrites)) if (typeof v === "string") state.rewrites[k] = v;
       }
@@ -278,6 +270,7 @@ export function chatWidget(question, ctx) {
       for (const t of value.turns) if (typeof t.rewrite === "string") state.rewrites[t.turn_id] = t.rewrite;
     }
     if (state.loaded) {
+      if (state.wantHead !== null) state.path = []; // what was set wins over the path on screen
       choosePath();
       render();
     }
@@ -845,6 +838,10 @@ export function chatWidget(question, ctx) {
       focusComposer();
       return;
     }
+    if (parent !== null && pathTo(parent).length >= maxTurns) {
+      widget.showProblem(`This conversation has reached its ${maxTurns} turns: submit it.`);
+      return;
+    }
     if (parentTurn && !(await store(parentTurn))) return;
     await generate({ content, parent }, () => {
       composer.value = "";
@@ -858,6 +855,16 @@ export function chatWidget(question, ctx) {
     const body = { parent: t.parent ?? null };
     if (t.author !== "item") body.content = t.content;
     await generate(body, () => {});
+    if (t.author === "item") {
+      // The item's failed turn is made again in its place (not beside it): take the tree anew.
+      try {
+        take(await api.chatTurns(assignmentId));
+        choosePath();
+        render();
+      } catch (err) {
+        // The turn on screen is the new one either way.
+      }
+    }
   }
 
   // POST a user turn and follow its candidates as they stream in.
@@ -950,8 +957,12 @@ export function chatWidget(question, ctx) {
   }
 
   // ----- loading the tree
+  // The path to show: the one on screen while its last turn exists, else the draft's, else the
+  // newest turn's.
   function choosePath() {
-    const want = state.wantHead !== null && state.turns.has(state.wantHead) ? state.wantHead : null;
+    const onScreen = leafId();
+    let want = onScreen !== null && state.turns.has(onScreen) ? onScreen : null;
+    if (want === null && state.wantHead !== null && state.turns.has(state.wantHead)) want = state.wantHead;
     if (want !== null) state.path = pathTo(want);
     else if (state.turns.size) {
       const newest = Math.max(...state.turns.keys());
@@ -1008,10 +1019,7 @@ export function chatWidget(question, ctx) {
   }
 
   // ----- keys and events
-  composer.addEventListener("input", () => {
-    state.composer = composer.value;
-    changed();
-  });
+  composer.addEventListener("input", () => changed());
   composer.addEventListener("keydown", (event) => {
     if (event.isComposing) return;
     if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
