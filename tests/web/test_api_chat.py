@@ -5,6 +5,7 @@ failures, the item's shared first turn, and the exports."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import orjson
@@ -402,3 +403,32 @@ def test_a_chat_question_names_model_connections_that_exist(hub: Assay, api: Tes
     r = api.post("/api/v1/projects", headers=manager.headers, json={"name": "typo", "schema": SCHEMA})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == "questions[0].models[1]" and "'beta'" in r.json()["error"]
+
+
+def test_two_annotators_opening_an_item_at_once_share_one_first_turn(
+    hub: Assay, api: TestClient, model_server: Any
+) -> None:
+    schema = {**SCHEMA, "questions": [{**QUESTION, "input": "topic"}]}
+    _manager, pid, org = _setup(hub, api, model_server.base_url, schema=schema, overlap=2, n_items=1)
+    people = [make_member(hub, org) for _ in range(2)]
+    aids = [
+        int(api.get(f"/api/v1/projects/{pid}/next", headers=m.headers).json()["assignment_id"])
+        for m in people
+    ]
+    results: list[Any] = [None, None]
+    start = threading.Barrier(2)
+
+    def open_item(k: int) -> None:
+        start.wait()
+        results[k] = api.post(f"/api/v1/assignments/{aids[k]}/turns", headers=people[k].headers, json={})
+
+    threads = [threading.Thread(target=open_item, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    first, second = (r.json() for r in results)
+    assert first["turn_id"] == second["turn_id"]
+    assert {c["id"] for c in first["candidates"]} == {c["id"] for c in second["candidates"]}
+    assert all(c["state"] == "done" for c in first["candidates"] + second["candidates"])
