@@ -218,7 +218,7 @@ def test_a_three_turn_chat_with_a_rewrite_and_a_branch_exports_its_pairs(
         ]
 
 
-def test_a_reload_keeps_the_draft_message_and_the_turns(
+def test_a_reload_keeps_the_draft_message_the_unsent_rewrite_and_the_turns(
     page: Any, browser: Any, chat_live: Live, model_server: Any
 ) -> None:
     who = annotators(chat_live)[1]
@@ -234,8 +234,15 @@ def test_a_reload_keeps_the_draft_message_and_the_turns(
     page.keyboard.press("Shift+Digit3")
     page.keyboard.press("c")
     page.keyboard.type("And a half-written sec")
-    assignment = page.locator("#annotate").get_attribute("data-assignment-id")
+    page.keyboard.press("Escape")
     page.wait_for_timeout(600)  # the judgement is stored a moment after the last key
+    # A rewrite being typed is not stored yet (it goes with the judgement when the box is left).
+    page.keyboard.press("e")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" (my edit)")
+    rewrite = page.locator(".chat-rewrite-input").input_value()
+    assert rewrite.endswith(" (my edit)")
+    assignment = page.locator("#annotate").get_attribute("data-assignment-id")
     page.reload()
     page.wait_for_selector("#annotate[data-ready='true']")
     page.wait_for_selector("fieldset.chat[data-ready='true']")
@@ -245,6 +252,7 @@ def test_a_reload_keeps_the_draft_message_and_the_turns(
     assert page.locator(".chat-candidate .chat-candidate-body").all_inner_texts() == answers
     assert page.locator(".chat-candidate.picked").get_attribute("data-letter") == "B"
     assert page.locator(".chat-strength-option[aria-checked='true']").inner_text().endswith("much better")
+    assert page.locator(".chat-rewrite-input").input_value() == rewrite
 
 
 def test_the_item_opens_the_conversation_and_a_rating_is_given_by_keyboard(

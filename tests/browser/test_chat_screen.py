@@ -222,6 +222,7 @@ def test_a_chat_by_keyboard_with_a_failure_a_retry_and_a_branch(page: Any, brows
     failure = page.locator(".chat-failure")
     assert "Answer B failed: model b timed out" in failure.inner_text()
     assert failure.get_attribute("role") == "alert"
+    assert low_contrast(page, "fieldset.chat") == []
     # r retries: the same message again, a new sibling; the failed turn stays aside.
     fake.fail = set()
     page.keyboard.press("Escape")
