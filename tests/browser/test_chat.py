@@ -123,9 +123,20 @@ def test_a_three_turn_chat_with_a_rewrite_and_a_branch_exports_its_pairs(
         project = chat_project(boss, model_server.base_url, "chat-live")
         open_screen(page, who, project)
         page.wait_for_selector("fieldset.chat[data-ready='true']")
-        # Turn 1: A clearly better.
+        # Turn 1: A clearly better.  The text shows while it streams, in cards marked busy.
+        page.evaluate(
+            """() => {
+              window.streamedText = false;
+              new MutationObserver(() => {
+                const busy = document.querySelectorAll('.chat-candidate[aria-busy="true"] .chat-candidate-body');
+                if (Array.from(busy).some((b) => b.textContent.length > 0)) window.streamedText = true;
+              }).observe(document.querySelector('fieldset.chat'), {subtree: true, childList: true, characterData: true});
+            }"""
+        )
         page.keyboard.type("Name a fruit.")
         answered(page, "Enter")
+        assert page.evaluate("window.streamedText") is True
+        assert page.locator('.chat-candidate[aria-busy="true"]').count() == 0
         first = current_turn(page)
         page.keyboard.press("1")
         page.keyboard.press("Shift+Digit2")

@@ -901,9 +901,11 @@ export function chatWidget(question, ctx) {
       } else if (name === "delta" && started && data) {
         const c = started.candidates.find((x) => x.id === data.id);
         if (!c) return;
-        c.content += data.text || "";
+        const text = typeof data.text === "string" ? data.text : "";
+        c.content += text;
+        // Appended as a text node: inert, and no re-render of what came before.
         const node = current.querySelector(`[data-body="${CSS.escape(String(data.id))}"]`);
-        if (node) node.textContent = c.content;
+        if (node && text) node.append(text);
       } else if (name === "candidate" && started && data) {
         const c = started.candidates.find((x) => x.id === data.id);
         if (!c) return;
