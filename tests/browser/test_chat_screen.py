@@ -49,6 +49,7 @@ class FakeTurns:
         self.next_cand = 500
         self.fail: set[str] = set()
         self.fail_next_turn_with_error = False
+        self.refuse_puts = False
         self.puts: list[tuple[int, dict[str, Any]]] = []
         self.submitted: list[dict[str, Any]] = []
 
@@ -114,6 +115,8 @@ class FakeTurns:
 
     def put(self, tid: int, body: dict[str, Any]) -> tuple[int, str]:
         self.puts.append((tid, body))
+        if self.refuse_puts:
+            return 409, json.dumps({"ok": False, "error": "assignment 1 is no longer a live lease"})
         if tid not in self.turns:
             return 404, json.dumps({"ok": False, "error": "no such turn"})
         kids = [k for k in self.turns.values() if k["parent"] == tid]
@@ -292,6 +295,20 @@ def test_an_error_event_keeps_the_message_to_send_again(page: Any, browser: Any,
     page.locator(".chat-input").focus()
     answered(page, "Enter", before="")
     assert failure.is_hidden()
+    # A judgement the server refuses says so, and the next message waits for it.
+    fake.refuse_puts = True
+    page.keyboard.press("1")
+    page.keyboard.press("Shift+Digit2")
+    failure.wait_for(state="visible")
+    assert "not saved: assignment 1 is no longer a live lease" in failure.inner_text()
+    page.keyboard.press("c")
+    page.keyboard.type("Next")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert page.locator(".chat-input").input_value() == "Next" and len(fake.turns) == 1
+    fake.refuse_puts = False
+    answered(page, "Enter")
+    assert failure.is_hidden() and len(fake.turns) == 2
 
 
 def test_a_ranking_of_three_by_keyboard_and_mouse(page: Any, browser: Any, live: Live) -> None:

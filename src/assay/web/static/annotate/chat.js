@@ -60,7 +60,8 @@ export function chatWidget(question, ctx) {
     busy: false, // a turn is being generated
     saved: new Map(), // turn_id -> JSON of the judgement last stored on the server
     wantHead: null, // a turn id to show once the tree is loaded (from the draft)
-    error: "",
+    error: "", // why the last message was not answered
+    saveError: "", // why a judgement was not stored
   };
 
   // ----- the page structure (built once; parts re-rendered in place)
@@ -228,9 +229,14 @@ export function chatWidget(question, ctx) {
       const answer = await api.judgeTurn(assignmentId, t.turn_id, judgement);
       state.saved.set(t.turn_id, text);
       t.judgement = (answer && answer.judgement) || judgement;
+      if (state.saveError) {
+        state.saveError = "";
+        render();
+      }
       return true;
     } catch (err) {
-      showFailure(`The judgement of this turn was not saved: ${err.message}.`);
+      state.saveError = `The judgement of this turn was not saved: ${err.message}. Change it or send again to retry.`;
+      render();
       return false;
     }
   }
@@ -297,6 +303,7 @@ export function chatWidget(question, ctx) {
     const t = turn(leafId());
     if (!state.loaded) return "The conversation is still loading.";
     if (!t) return "Start the conversation: write a message and press Enter.";
+    if (hasFailed(t)) return "An answer of the last turn failed: retry it (r), or branch from an earlier turn.";
     if (!isDone(t)) return "Wait for the answers to come in.";
     if (ratingNeeded && judgementOf(t) === null && localOf(t).preferred !== undefined) return "Rate the chosen answer (g, then a number).";
     return judgeKind === "ranking" ? "Rank the answers of the last turn first." : "Choose the better answer of the last turn first.";
@@ -671,7 +678,7 @@ export function chatWidget(question, ctx) {
           "Retry asks the models again for the same message (the failed turn stays aside).",
         true,
       );
-    } else if (state.error) showFailure(state.error);
+    } else if (state.error || state.saveError) showFailure(state.error || state.saveError);
     else showFailure("");
     if (key) {
       const target = box.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
