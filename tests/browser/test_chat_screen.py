@@ -103,7 +103,8 @@ class FakeTurns:
         for c in cands:
             if c["state"] == "failed":
                 events.append(("candidate", c))
-        turn = {**head, "author": "human", "candidates": cands, "judgement": None}
+        author = "human" if body.get("content") is not None else "item"
+        turn = {**head, "author": author, "candidates": cands, "judgement": None}
         self.turns[tid] = turn
         events.append(("done", {**turn, "children": []}))
         return 200, "text/event-stream", self._stream(events)
@@ -346,3 +347,25 @@ def test_a_ranking_of_three_by_keyboard_and_mouse(page: Any, browser: Any, live:
         {"turn_id": 100, "ranking": [[501], [500], [502]]},
         {"turn_id": 101, "ranking": [[503, 504], [505]]},
     ]
+
+
+def test_an_opening_turn_that_could_not_be_made_is_retried_with_r(
+    page: Any, browser: Any, live: Live
+) -> None:
+    who = annotators(live)[4]
+    fake = FakeTurns({**CHAT, "input": "topic"})
+    fake.fail_next_turn_with_error = True
+    with manager(browser, live) as boss:
+        project = boss.create_project("chat-stub-opening", HOLDER, [{"data": {"topic": "t"}}])
+    install(page, fake)
+    open_screen(page, who, project)
+    failure = page.locator(".chat-failure")
+    failure.wait_for(state="visible")
+    assert "The opening message was not answered: the model connection is missing" in failure.inner_text()
+    assert page.locator(".chat-retry").is_visible()
+    assert page.locator(".chat-composer").is_hidden()  # the item writes the first message, not the annotator
+    page.locator("fieldset.chat").focus()
+    answered(page, "r", before="")
+    assert failure.is_hidden() and fake.turns[101]["author"] == "item"
+    assert "from the item" in page.locator(".chat-turn.current").inner_text()
+    assert page.locator(".chat-composer").is_visible()

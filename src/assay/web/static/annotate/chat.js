@@ -314,7 +314,8 @@ export function chatWidget(question, ctx) {
     live.textContent = message;
   }
 
-  function showFailure(message, retry = false) {
+  // `retry`: what the Retry button does (none without it).
+  function showFailure(message, retry = null) {
     failure.replaceChildren();
     if (!message) {
       failure.hidden = true;
@@ -326,7 +327,7 @@ export function chatWidget(question, ctx) {
       button.type = "button";
       button.dataset.focusKey = "retry";
       button.append("Retry ", kbd("r"));
-      button.addEventListener("click", retryTurn);
+      button.addEventListener("click", retry);
       failure.append(button);
     }
     failure.hidden = false;
@@ -676,9 +677,13 @@ export function chatWidget(question, ctx) {
       showFailure(
         `${bad.map((c) => `Answer ${c.letter} failed: ${c.error || "the model gave no answer"}`).join(". ")}. ` +
           "Retry asks the models again for the same message (the failed turn stays aside).",
-        true,
+        retryTurn,
       );
-    } else if (state.error || state.saveError) showFailure(state.error || state.saveError);
+    } else if (state.error || state.saveError) {
+      // The item's opening turn that could not be made is asked for again from here.
+      const opening = !state.path.length && !state.branch && question.input && !state.busy;
+      showFailure(state.error || state.saveError, opening && state.error ? startItem : null);
+    }
     else showFailure("");
     if (key) {
       const target = box.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
@@ -832,7 +837,7 @@ export function chatWidget(question, ctx) {
     const parentTurn = parent === null ? null : turn(parent);
     if (parentTurn && !frozen(parentTurn)) {
       if (hasFailed(parentTurn)) {
-        showFailure("An answer of the last turn failed: retry it first, or branch from an earlier turn.", true);
+        showFailure("An answer of the last turn failed: retry it first, or branch from an earlier turn.", retryTurn);
         return;
       }
       if (!judgementOf(parentTurn)) {
@@ -856,8 +861,13 @@ export function chatWidget(question, ctx) {
     });
   }
 
+  function startItem() {
+    if (!state.busy) generate({ parent: null }, () => {});
+  }
+
   async function retryTurn() {
     const t = turn(leafId());
+    if (!t && !state.path.length && question.input && state.error) return startItem();
     if (state.busy || !t || !hasFailed(t)) return;
     const body = { parent: t.parent ?? null };
     if (t.author !== "item") body.content = t.content;
@@ -958,7 +968,10 @@ export function chatWidget(question, ctx) {
       }
       if (!composer.value && before) composer.value = before;
       if (body.content !== undefined && !composer.value) composer.value = body.content;
-      state.error = `The message was not answered: ${err.message}. Your text is still in the box: press Enter to try again.`;
+      state.error =
+        body.content === undefined
+          ? `The opening message was not answered: ${err.message}. Retry asks again.`
+          : `The message was not answered: ${err.message}. Your text is still in the box: press Enter to try again.`;
       changed();
       render("composer");
       say("The message was not answered.");
