@@ -17,6 +17,7 @@ import pytest
 from tests.browser.conftest import Live
 from tests.browser.test_annotate_helpers import annotators, manager, open_screen
 from tests.browser.test_annotate_widgets import low_contrast
+from tests.browser.test_xss_corpus import CSP_LISTENER, INSPECT, MARK, PAYLOAD
 
 CHAT = {
     "name": "conversation",
@@ -369,3 +370,32 @@ def test_an_opening_turn_that_could_not_be_made_is_retried_with_r(
     assert failure.is_hidden() and fake.turns[101]["author"] == "item"
     assert "from the item" in page.locator(".chat-turn.current").inner_text()
     assert page.locator(".chat-composer").is_visible()
+
+
+def test_the_xss_corpus_in_messages_answers_and_rewrites_renders_inert(
+    page: Any, browser: Any, live: Live
+) -> None:
+    who = annotators(live)[5]
+    fake = FakeTurns(CHAT)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.add_init_script(CSP_LISTENER)
+    with manager(browser, live) as boss:
+        project = boss.create_project("chat-stub-xss", HOLDER, [{"data": {"topic": "t"}}])
+    install(page, fake)
+    open_screen(page, who, project)
+    page.wait_for_selector("fieldset.chat[data-ready='true']")
+    # The payloads go out as the annotator's message and come back in both streamed answers.
+    page.locator(".chat-input").fill(PAYLOAD)
+    answered(page, "Enter")
+    page.keyboard.press("1")
+    page.keyboard.press("Shift+Digit1")
+    page.keyboard.press("e")
+    page.locator(".chat-rewrite-input").fill(PAYLOAD)
+    page.keyboard.press("Escape")
+    page.locator(".chat-input").fill(PAYLOAD)
+    answered(page, "Enter")
+    found = page.evaluate(INSPECT)
+    assert found["bad"] == [] and found["flag"] is None and found["csp"] == [], found
+    assert dialogs == []
+    assert found["text"].count(MARK) >= 5  # two messages, the rewrite, two answers: as text
