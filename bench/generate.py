@@ -1,0 +1,426 @@
+"""Response generation: assay's job against a plain async client, and the job's memory.
+
+    .venv/bin/python bench/generate.py                        # all three parts below
+    .venv/bin/python bench/generate.py --part instant --rounds 5
+    .venv/bin/python bench/generate.py --part model --model-items 24
+    .venv/bin/python bench/generate.py --part memory --memory-items 10000 50000 100000
+
+Throughput: the same requests (every item's prompt to each of two model connections, the same body,
+the same number in flight per connection) made by assay's generation job (``generate.start`` and
+then ``jobs.run_one``: read the waiting items, call, write the responses into SQLite) and by a plain
+client that only calls: the ``openai`` package's ``AsyncOpenAI`` and bare ``httpx``.  Rounds
+alternate (assay, openai, httpx, assay, ...) in one process; the figure is each side's median and
+best seconds, and assay's ratio to each plain client.  Two servers: (a) SmolLM2-135M behind
+llama-cpp-python's OpenAI-compatible server, as the tests start it (``tests/model_server.py``), where
+the model's own time dominates; (b) an instant server (a bare asyncio HTTP/1.1 server in its own
+process answering one fixed completion), where what is left is assay's own overhead.
+
+Memory: the job alone, in a fresh process, over 10k, 50k and 100k waiting items against the instant
+server; its peak RSS (``ru_maxrss``) should not grow with the items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.model_server
+
+SCHEMA: dict[str, Any] = {
+    "inputs": [
+        {"name": "prompt", "kind": "text"},
+        {"name": "responses", "kind": "responses", "required": False},
+    ],
+    "questions": [{"name": "best", "kind": "ranking"}],
+}
+MODELS = ("alpha", "beta")
+
+# --- the instant server -------------------------------------------------------------------------------
+
+_ANSWER = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "instant",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "A fixed answer from the instant server."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
+    }
+).encode()
+_LIST = json.dumps({"object": "list", "data": [{"id": "instant", "object": "model"}]}).encode()
+
+
+def _response(body: bytes) -> bytes:
+    head = (
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class _Instant(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive, bodies by content-length: enough for httpx and openai."""
+
+    ANSWER = _response(_ANSWER)
+    LIST = _response(_LIST)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end].lower()
+            length = 0
+            at = head.find(b"content-length:")
+            if at >= 0:
+                stop = head.find(b"\r\n", at)
+                length = int(head[at + 15 : stop if stop >= 0 else None])
+            whole = end + 4 + length
+            if len(self.buffer) < whole:
+                return
+            self.buffer = self.buffer[whole:]
+            path = head.split(b" ", 2)[1]
+            self.transport.write(self.ANSWER if path.endswith(b"/chat/completions") else self.LIST)
+
+
+def serve_instant(port: int) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Instant, "127.0.0.1", port, backlog=1024)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+class InstantServer:
+    """The instant server in its own process (so that it does not share the bench's interpreter)."""
+
+    def __init__(self) -> None:
+        from tests.model_server import free_port
+
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.process = subprocess.Popen([sys.executable, __file__, "--instant-server", str(self.port)])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the instant server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+# --- assay's side -------------------------------------------------------------------------------------
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def prompts(n: int, offset: int = 0) -> list[str]:
+    return [f"Write the number {offset + i} in words." for i in range(n)]
+
+
+class AssaySide:
+    """One SQLite database in a temporary folder: an organisation, two connections to the server."""
+
+    def __init__(self, folder: str, base_url: str, model: str, *, concurrency: int, params: dict[str, Any]):
+        from assay.app import Assay
+        from assay.cli import common
+        from assay.settings import Config
+        from assay.storage import migrate
+        from assay.workflows import admin
+        from assay.workflows import models as connections
+
+        self.config = Config(
+            data_dir=Path(folder),
+            database_url=f"sqlite:///{folder}/bench.db",
+            model_hosts=("127.0.0.1",),
+            model_concurrency=concurrency,
+            model_retries=0,
+        )
+        self.hub = Assay(self.config)
+        migrate.upgrade(self.hub.db)
+        admin.create_org(self.hub, slug="bench", name="Bench")
+        self.actor = common.operator(self.hub, "bench")
+        for name in MODELS:
+            connections.add(
+                self.hub, self.actor, {"name": name, "base_url": base_url, "model": model, "params": params}
+            )
+        self.projects = 0
+
+    def queue(self, texts: list[str]) -> int:
+        """A new project holding ``texts`` as waiting items, and its generation job queued."""
+        from assay.workflows import generate, ingest
+        from assay.workflows import projects as project_flows
+
+        self.projects += 1
+        project = project_flows.create(self.hub, self.actor, name=f"p{self.projects}", schema=SCHEMA)
+        source = io.BytesIO(b"".join(orjson.dumps({"data": {"prompt": t}}) + b"\n" for t in texts))
+        ingest.import_items(self.hub, self.actor, project, source=source, fmt="jsonl", name=None)
+        generate.start(self.hub, self.actor, project.id, models=list(MODELS))
+        return int(project.id)
+
+    def run(self, project_id: int) -> dict[str, Any]:
+        from assay.workflows import generate, jobs
+
+        del generate  # registers the job's handler
+        outcome = jobs.run_one(self.hub, project_id=project_id, due_now=True)
+        assert outcome is not None
+        return outcome
+
+    def check(self, project_id: int, n: int) -> None:
+        with self.hub.db.read() as conn:
+            left = conn.exec_driver_sql(
+                "SELECT count(*) FROM items WHERE project_id = ? AND waiting", (project_id,)
+            ).scalar_one()
+            state = conn.exec_driver_sql(
+                "SELECT state, done FROM jobs WHERE project_id = ?", (project_id,)
+            ).one()
+        if left or state[0] != "done" or state[1] != n:
+            raise RuntimeError(f"the job did not fill every item: {left} waiting, job {tuple(state)}")
+
+    def close(self) -> None:
+        self.hub.close()
+
+
+# --- the plain clients ---------------------------------------------------------------------------------
+
+
+def _body(model: str, text: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": text}], **params}
+
+
+async def plain_openai(
+    base_url: str, model: str, texts: list[str], *, concurrency: int, params: dict[str, Any]
+) -> int:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0, timeout=120)
+    limits = {name: asyncio.Semaphore(concurrency) for name in MODELS}
+    out: list[str] = []
+
+    async def ask(name: str, text: str) -> None:
+        async with limits[name]:
+            got = await client.chat.completions.create(**_body(model, text, params))
+        out.append(got.choices[0].message.content or "")
+
+    async with client:
+        await asyncio.gather(*(ask(name, t) for t in texts for name in MODELS))
+    return len(out)
+
+
+async def plain_httpx(
+    base_url: str, model: str, texts: list[str], *, concurrency: int, params: dict[str, Any]
+) -> int:
+    limits = {name: asyncio.Semaphore(concurrency) for name in MODELS}
+    out: list[str] = []
+    url = base_url + "/chat/completions"
+
+    async with httpx.AsyncClient(timeout=120) as client:
+
+        async def ask(name: str, text: str) -> None:
+            async with limits[name]:
+                got = await client.post(url, json=_body(model, text, params))
+            got.raise_for_status()
+            out.append(got.json()["choices"][0]["message"]["content"])
+
+        await asyncio.gather(*(ask(name, t) for t in texts for name in MODELS))
+    return len(out)
+
+
+# --- rounds -------------------------------------------------------------------------------------------
+
+
+def rounds(
+    label: str, base_url: str, model: str, args: argparse.Namespace, n: int, params: dict[str, Any]
+) -> None:
+    conc = args.concurrency
+    with tempfile.TemporaryDirectory() as folder:
+        side = AssaySide(folder, base_url, model, concurrency=conc, params=params)
+        times: dict[str, list[float]] = {"assay": [], "openai": [], "httpx": []}
+        # One warm-up of each, untimed (imports, connections, the model's first call).
+        warm = side.queue(prompts(4, 10_000))
+        side.run(warm)
+        asyncio.run(plain_openai(base_url, model, prompts(4), concurrency=conc, params=params))
+        asyncio.run(plain_httpx(base_url, model, prompts(4), concurrency=conc, params=params))
+        for r in range(args.rounds):
+            texts = prompts(n, r * n)
+            project_id = side.queue(texts)
+            started = time.perf_counter()
+            side.run(project_id)
+            times["assay"].append(time.perf_counter() - started)
+            side.check(project_id, n)
+            for name, fn in (("openai", plain_openai), ("httpx", plain_httpx)):
+                started = time.perf_counter()
+                made = asyncio.run(fn(base_url, model, texts, concurrency=conc, params=params))
+                times[name].append(time.perf_counter() - started)
+                assert made == n * len(MODELS)
+            print(
+                f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
+                flush=True,
+            )
+        side.close()
+    calls = n * len(MODELS)
+    print(
+        f"{label}: {n} items x {len(MODELS)} models = {calls} calls, {conc} in flight per model, {args.rounds} rounds"
+    )
+    med = {k: statistics.median(v) for k, v in times.items()}
+    best = {k: min(v) for k, v in times.items()}
+    for k in times:
+        print(f"  {k:6} median {med[k]:.2f} s ({calls / med[k]:,.0f} calls/s), best {best[k]:.2f} s")
+    for k in ("openai", "httpx"):
+        print(f"  assay / {k}: median {med['assay'] / med[k]:.3f}x, best {best['assay'] / best[k]:.3f}x")
+
+
+def part_instant(args: argparse.Namespace) -> None:
+    server = InstantServer()
+    try:
+        rounds("instant server", server.base_url, "instant", args, args.items, {"max_tokens": 16})
+    finally:
+        server.stop()
+
+
+def part_model(args: argparse.Namespace) -> None:
+    from tests.model_server import MODEL, ModelServer, unavailable
+
+    why = unavailable()
+    if why:
+        print(f"model server: skipped, {why}")
+        return
+    server = ModelServer(threads=2)
+    try:
+        params = {"max_tokens": args.max_tokens, "temperature": 0.0, "seed": 7}
+        rounds("SmolLM2-135M (llama-cpp-python)", server.base_url, MODEL, args, args.model_items, params)
+    finally:
+        server.stop()
+
+
+def part_memory(args: argparse.Namespace) -> None:
+    server = InstantServer()
+    try:
+        print(f"memory: the job alone in a fresh process, {args.concurrency} in flight per model")
+        for n in args.memory_items:
+            with tempfile.TemporaryDirectory() as folder:
+                side = AssaySide(
+                    folder,
+                    server.base_url,
+                    "instant",
+                    concurrency=args.concurrency,
+                    params={"max_tokens": 16},
+                )
+                project_id = side.queue(prompts(n))
+                side.close()
+                got = subprocess.run(
+                    [sys.executable, __file__, "--memory-child", folder, str(project_id), str(n)],
+                    env={**os.environ, "ASSAY_MODEL_CONCURRENCY": str(args.concurrency)},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                row = json.loads(got.stdout.strip().splitlines()[-1])
+                print(
+                    f"  {n:>7,} items: {row['seconds']:.1f} s ({n / row['seconds']:,.0f} items/s), "
+                    f"RSS {row['rss_before_mb']:.0f} MB before the job, peak {row['peak_mb']:.0f} MB",
+                    flush=True,
+                )
+    finally:
+        server.stop()
+
+
+def memory_child(folder: str, project_id: int, n: int) -> None:
+    from assay.app import Assay
+    from assay.settings import Config
+    from assay.workflows import generate, jobs
+
+    del generate
+    hub = Assay(
+        Config(
+            data_dir=Path(folder),
+            database_url=f"sqlite:///{folder}/bench.db",
+            model_hosts=("127.0.0.1",),
+            model_concurrency=int(os.environ["ASSAY_MODEL_CONCURRENCY"]),
+            model_retries=0,
+        )
+    )
+    before = _rss_mb()
+    started = time.perf_counter()
+    outcome = jobs.run_one(hub, project_id=project_id, due_now=True)
+    seconds = time.perf_counter() - started
+    assert outcome is not None
+    with hub.db.read() as conn:
+        left = conn.exec_driver_sql("SELECT count(*) FROM items WHERE waiting").scalar_one()
+    assert left == 0, f"{left} items still waiting"
+    hub.close()
+    print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_mb": _peak_mb(), "items": n}))
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--instant-server":
+        serve_instant(int(sys.argv[2]))
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "--memory-child":
+        memory_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--part", choices=("instant", "model", "memory"), action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4, help="calls in flight per model connection")
+    parser.add_argument("--items", type=int, default=2000, help="items per round, instant server")
+    parser.add_argument("--model-items", type=int, default=16, help="items per round, real model")
+    parser.add_argument("--max-tokens", type=int, default=16, help="real model")
+    parser.add_argument("--memory-items", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    args = parser.parse_args()
+    parts: dict[str, Callable[[argparse.Namespace], None]] = {
+        "instant": part_instant,
+        "model": part_model,
+        "memory": part_memory,
+    }
+    for name in args.part or list(parts):
+        parts[name](args)
+
+
+if __name__ == "__main__":
+    main()
