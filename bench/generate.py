@@ -41,6 +41,9 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.model_server
+sys.path.insert(0, str(ROOT / "bench"))
+
+from instant_server import InstantServer  # noqa: E402
 
 SCHEMA: dict[str, Any] = {
     "inputs": [
@@ -50,100 +53,6 @@ SCHEMA: dict[str, Any] = {
     "questions": [{"name": "best", "kind": "ranking"}],
 }
 MODELS = ("alpha", "beta")
-
-# --- the instant server -------------------------------------------------------------------------------
-
-_ANSWER = json.dumps(
-    {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": "instant",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "A fixed answer from the instant server."},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
-    }
-).encode()
-_LIST = json.dumps({"object": "list", "data": [{"id": "instant", "object": "model"}]}).encode()
-
-
-def _response(body: bytes) -> bytes:
-    head = (
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: keep-alive\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-class _Instant(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive, bodies by content-length: enough for httpx and openai."""
-
-    ANSWER = _response(_ANSWER)
-    LIST = _response(_LIST)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end].lower()
-            length = 0
-            at = head.find(b"content-length:")
-            if at >= 0:
-                stop = head.find(b"\r\n", at)
-                length = int(head[at + 15 : stop if stop >= 0 else None])
-            whole = end + 4 + length
-            if len(self.buffer) < whole:
-                return
-            self.buffer = self.buffer[whole:]
-            path = head.split(b" ", 2)[1]
-            self.transport.write(self.ANSWER if path.endswith(b"/chat/completions") else self.LIST)
-
-
-def serve_instant(port: int) -> None:
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Instant, "127.0.0.1", port, backlog=1024)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
-
-
-class InstantServer:
-    """The instant server in its own process (so that it does not share the bench's interpreter)."""
-
-    def __init__(self) -> None:
-        from tests.model_server import free_port
-
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.process = subprocess.Popen([sys.executable, __file__, "--instant-server", str(self.port)])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/models", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("the instant server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
 
 # --- assay's side -------------------------------------------------------------------------------------
 
@@ -323,17 +232,45 @@ def part_instant(args: argparse.Namespace) -> None:
         server.stop()
 
 
+def _model_server(threads: int, batch: int | None) -> Any:
+    """The tests' model server; with ``batch``, prompts are evaluated that many tokens at a time."""
+    from tests import model_server
+
+    if batch is None:
+        return model_server.ModelServer(threads=threads)
+
+    class Batched(model_server.ModelServer):
+        def __init__(self) -> None:
+            path = model_server.model_file()
+            assert path is not None
+            self.port = model_server.free_port()
+            self.base_url = f"http://127.0.0.1:{self.port}/v1"
+            self.log = Path(tempfile.gettempdir()) / f"assay-model-server-{self.port}.log"
+            command = [
+                *(sys.executable, "-m", "llama_cpp.server", "--model", str(path)),
+                *("--model_alias", model_server.MODEL, "--host", "127.0.0.1", "--port", str(self.port)),
+                *("--n_ctx", "2048", "--n_threads", str(threads), "--verbose", "false"),
+                *("--n_batch", str(batch), "--n_ubatch", str(batch)),
+            ]
+            self._log = self.log.open("wb")
+            self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+            self._wait()
+
+    return Batched()
+
+
 def part_model(args: argparse.Namespace) -> None:
-    from tests.model_server import MODEL, ModelServer, unavailable
+    from tests.model_server import MODEL, unavailable
 
     why = unavailable()
     if why:
         print(f"model server: skipped, {why}")
         return
-    server = ModelServer(threads=2)
+    server = _model_server(args.model_threads, args.model_batch)
     try:
         params = {"max_tokens": args.max_tokens, "temperature": 0.0, "seed": 7}
-        rounds("SmolLM2-135M (llama-cpp-python)", server.base_url, MODEL, args, args.model_items, params)
+        label = f"SmolLM2-135M (llama-cpp-python, {args.model_threads} threads)"
+        rounds(label, server.base_url, MODEL, args, args.model_items, params)
     finally:
         server.stop()
 
@@ -398,9 +335,6 @@ def memory_child(folder: str, project_id: int, n: int) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--instant-server":
-        serve_instant(int(sys.argv[2]))
-        return
     if len(sys.argv) == 5 and sys.argv[1] == "--memory-child":
         memory_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return
@@ -411,6 +345,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000, help="items per round, instant server")
     parser.add_argument("--model-items", type=int, default=16, help="items per round, real model")
     parser.add_argument("--max-tokens", type=int, default=16, help="real model")
+    parser.add_argument("--model-threads", type=int, default=2, help="real model")
+    parser.add_argument(
+        "--model-batch",
+        type=int,
+        default=None,
+        help="real model: tokens per prompt evaluation (1 where llama.cpp's batched kernels crash)",
+    )
     parser.add_argument("--memory-items", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     args = parser.parse_args()
     parts: dict[str, Callable[[argparse.Namespace], None]] = {
