@@ -277,8 +277,12 @@ def part_model(args: argparse.Namespace) -> None:
 
 def part_memory(args: argparse.Namespace) -> None:
     server = InstantServer()
+    cache = "the engine's" if args.sqlite_cache_kb is None else f"{args.sqlite_cache_kb} KB"
     try:
-        print(f"memory: the job alone in a fresh process, {args.concurrency} in flight per model")
+        print(
+            f"memory: the job alone in a fresh process, {args.concurrency} in flight per model, "
+            f"SQLite page cache {cache} per connection"
+        )
         for n in args.memory_items:
             with tempfile.TemporaryDirectory() as folder:
                 side = AssaySide(
@@ -290,17 +294,23 @@ def part_memory(args: argparse.Namespace) -> None:
                 )
                 project_id = side.queue(prompts(n))
                 side.close()
+                env = {**os.environ, "BENCH_CONCURRENCY": str(args.concurrency)}
+                if args.sqlite_cache_kb is not None:
+                    env["BENCH_SQLITE_CACHE_KB"] = str(args.sqlite_cache_kb)
                 got = subprocess.run(
                     [sys.executable, __file__, "--memory-child", folder, str(project_id), str(n)],
-                    env={**os.environ, "ASSAY_MODEL_CONCURRENCY": str(args.concurrency)},
+                    env=env,
                     check=True,
                     capture_output=True,
                     text=True,
                 )
                 row = json.loads(got.stdout.strip().splitlines()[-1])
+                size = Path(folder, "bench.db").stat().st_size / 1e6
+                quarters = " / ".join(f"{q:.0f}" for q in row["rss_quarters_mb"])
                 print(
-                    f"  {n:>7,} items: {row['seconds']:.1f} s ({n / row['seconds']:,.0f} items/s), "
-                    f"RSS {row['rss_before_mb']:.0f} MB before the job, peak {row['peak_mb']:.0f} MB",
+                    f"  {n:>7,} items ({size:.0f} MB database): {row['seconds']:.1f} s "
+                    f"({n / row['seconds']:,.0f} items/s); RSS {row['rss_before_mb']:.0f} MB before the "
+                    f"job, the highest by 1/4, 1/2, 3/4 and the end of it {quarters} MB; peak {row['peak_mb']:.0f} MB",
                     flush=True,
                 )
     finally:
@@ -308,6 +318,10 @@ def part_memory(args: argparse.Namespace) -> None:
 
 
 def memory_child(folder: str, project_id: int, n: int) -> None:
+    import threading
+
+    import sqlalchemy as sa
+
     from assay.app import Assay
     from assay.settings import Config
     from assay.workflows import generate, jobs
@@ -318,20 +332,42 @@ def memory_child(folder: str, project_id: int, n: int) -> None:
             data_dir=Path(folder),
             database_url=f"sqlite:///{folder}/bench.db",
             model_hosts=("127.0.0.1",),
-            model_concurrency=int(os.environ["ASSAY_MODEL_CONCURRENCY"]),
+            model_concurrency=int(os.environ["BENCH_CONCURRENCY"]),
             model_retries=0,
         )
     )
+    cache = os.environ.get("BENCH_SQLITE_CACHE_KB")
+    if cache is not None:  # after the engine's own pragmas, on every new connection
+
+        def small_cache(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute(f"PRAGMA cache_size=-{int(cache)}")
+
+        for engine in {hub.db.read_engine, hub.db.write_engine}:
+            sa.event.listen(engine, "connect", small_cache)
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            samples.append(_rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
     before = _rss_mb()
     started = time.perf_counter()
+    sampler.start()
     outcome = jobs.run_one(hub, project_id=project_id, due_now=True)
     seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
     assert outcome is not None
     with hub.db.read() as conn:
         left = conn.exec_driver_sql("SELECT count(*) FROM items WHERE waiting").scalar_one()
     assert left == 0, f"{left} items still waiting"
     hub.close()
-    print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_mb": _peak_mb(), "items": n}))
+    samples = samples or [_rss_mb()]
+    quarters = [max(samples[: max(1, len(samples) * k // 4)]) for k in (1, 2, 3, 4)]
+    row = {"seconds": seconds, "rss_before_mb": before, "rss_quarters_mb": quarters, "peak_mb": _peak_mb()}
+    print(json.dumps({**row, "items": n}))
 
 
 def main() -> None:
@@ -353,6 +389,12 @@ def main() -> None:
         help="real model: tokens per prompt evaluation (1 where llama.cpp's batched kernels crash)",
     )
     parser.add_argument("--memory-items", type=int, nargs="+", default=[10_000, 50_000, 100_000])
+    parser.add_argument(
+        "--sqlite-cache-kb",
+        type=int,
+        default=None,
+        help="memory: SQLite's page cache per connection in the job (default: the engine's 64 MB)",
+    )
     args = parser.parse_args()
     parts: dict[str, Callable[[argparse.Namespace], None]] = {
         "instant": part_instant,
