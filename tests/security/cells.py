@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from assay.storage.people import now
 from assay.storage import models as model_store
+from assay.storage.people import now
 from assay.storage.tables import items, jobs, organizations, project_pauses, workforces
 from assay.web import sessions
 from assay.workflows import accounts, admin

@@ -482,14 +482,23 @@ def test_the_project_page_offers_generation_and_shows_the_jobs_progress(site: Si
     hub.config = dataclasses.replace(hub.config, model_hosts=("127.0.0.1",), model_retries=0)
     bearer = {"Authorization": f"Bearer {site.tokens['manager']}"}
     schema = {
-        "inputs": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses", "required": False}],
+        "inputs": [
+            {"name": "prompt", "kind": "text"},
+            {"name": "responses", "kind": "responses", "required": False},
+        ],
         "questions": [{"name": "best", "kind": "ranking"}],
     }
     with TestClient(site.app) as api:
-        pid = api.post("/api/v1/projects", json={"name": "gen", "schema": schema}, headers=bearer).json()["id"]
+        pid = api.post("/api/v1/projects", json={"name": "gen", "schema": schema}, headers=bearer).json()[
+            "id"
+        ]
         api.post(f"/api/v1/projects/{pid}/items", json=[{"data": {"prompt": "<b>hi</b>"}}], headers=bearer)
         for name in ("m1", "m2"):
-            r = api.post("/api/v1/models", json={"name": name, "base_url": "http://127.0.0.1:9/v1", "model": "x"}, headers=bearer)
+            r = api.post(
+                "/api/v1/models",
+                json={"name": name, "base_url": "http://127.0.0.1:9/v1", "model": "x"},
+                headers=bearer,
+            )
             assert r.status_code == 201
     manager = site.client("manager")
     page = manager.get(f"/projects/{pid}")
