@@ -26,7 +26,6 @@ import asyncio
 import io
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -57,15 +56,21 @@ MODELS = ("alpha", "beta")
 # --- assay's side -------------------------------------------------------------------------------------
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mb("VmRSS")
+
+
+def _hwm_mb() -> float:
+    """Peak RSS of this process image.  Not ``ru_maxrss``: a child started with vfork inherits its
+    parent's peak in that through exec, and the parent that built the database was the larger."""
+    return _status_mb("VmHWM")
 
 
 def prompts(n: int, offset: int = 0) -> list[str]:
@@ -366,7 +371,7 @@ def memory_child(folder: str, project_id: int, n: int) -> None:
     hub.close()
     samples = samples or [_rss_mb()]
     quarters = [max(samples[: max(1, len(samples) * k // 4)]) for k in (1, 2, 3, 4)]
-    row = {"seconds": seconds, "rss_before_mb": before, "rss_quarters_mb": quarters, "peak_mb": _peak_mb()}
+    row = {"seconds": seconds, "rss_before_mb": before, "rss_quarters_mb": quarters, "peak_mb": _hwm_mb()}
     print(json.dumps({**row, "items": n}))
 
 
