@@ -190,6 +190,8 @@ def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int
         values["pause_id"] = _fresh_pause(world, obj)
     if "{model_id}" in path:
         values["model_id"] = _fresh_model(world, obj)
+    if "{turn_id}" in path:
+        values["turn_id"] = 1
     if "{job_id}" in path:
         values["job_id"] = _job(world, obj)
     if "{token}" in path:
@@ -239,6 +241,10 @@ BODIES: dict[tuple[str, str], Body] = {
         "json_body": {"answers": {"sentiment": "negative"}}
     },
     ("POST", "/api/v1/workforces"): lambda w, o: {"json_body": {"name": _unique(), "kind": "vendor"}},
+    ("POST", "/api/v1/assignments/{assignment_id}/turns"): lambda w, o: {"json_body": {"content": "hi"}},
+    ("PUT", "/api/v1/assignments/{assignment_id}/turns/{turn_id}"): lambda w, o: {
+        "json_body": {"preferred": 1, "strength": 1}
+    },
     ("POST", "/api/v1/models"): lambda w, o: {
         "json_body": {"name": _unique(), "base_url": "http://127.0.0.1:9/v1", "model": "m"}
     },

@@ -64,6 +64,11 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/assignments/{assignment_id}/skip"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/extend"): Rule(MEMBER, scope="assignee"),
     ("POST", "/api/v1/annotations/{annotation_id}/revise"): Rule(MEMBER, ok=201, scope="assignee"),
+    # Live chat within one's own lease; the matrix's projects ask no chat question, so the assignee
+    # gets past every check to that refusal (409).
+    ("GET", "/api/v1/assignments/{assignment_id}/turns"): Rule(MEMBER, ok=409, scope="assignee"),
+    ("POST", "/api/v1/assignments/{assignment_id}/turns"): Rule(MEMBER, ok=409, scope="assignee"),
+    ("PUT", "/api/v1/assignments/{assignment_id}/turns/{turn_id}"): Rule(MEMBER, ok=409, scope="assignee"),
     ("GET", "/api/v1/workforces"): Rule(MANAGER),
     ("POST", "/api/v1/workforces"): Rule(MANAGER, ok=201),
     # A workforce belongs to the organisation (a manager edits any of its own, 404 for another's).

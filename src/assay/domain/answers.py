@@ -10,7 +10,9 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from assay.domain.chat import TREE_KEY, ChatProblem, check_conversation
 from assay.domain.questions import (
+    ChatQuestion,
     ChoiceQuestion,
     MultiChoiceQuestion,
     PreferenceQuestion,
@@ -206,6 +208,16 @@ def _text_check(question: TextQuestion) -> Check:
     return check
 
 
+def _chat_check(question: ChatQuestion) -> Check:
+    def check(value: Any, data: Mapping[str, Any]) -> Any:
+        try:
+            return check_conversation(question, value, data.get(TREE_KEY))
+        except ChatProblem as exc:
+            raise Problem(exc.msg, exc.where) from None
+
+    return check
+
+
 def _compile(question: Question) -> Check:
     if isinstance(question, ChoiceQuestion):
         return _choice_check(question)
@@ -217,6 +229,8 @@ def _compile(question: Question) -> Check:
         return _scale_check(question.scale.min, question.scale.max)
     if isinstance(question, RankingQuestion):
         return _ranking_check(question)
+    if isinstance(question, ChatQuestion):
+        return _chat_check(question)
     return _text_check(question)
 
 

@@ -15,7 +15,7 @@ from pydantic import (
 
 from assay.domain._fields import Name, PointLabels, Strict, UniqueTexts
 
-QUESTION_KINDS = ("choice", "multi_choice", "spans", "preference", "ranking", "rating", "text")
+QUESTION_KINDS = ("choice", "multi_choice", "spans", "preference", "ranking", "rating", "text", "chat")
 
 Scalar = str | int | bool
 
@@ -208,6 +208,59 @@ class TextQuestion(_Question):
         return value
 
 
+MAX_CHAT_CANDIDATES = 8
+MAX_CHAT_MODELS = 8
+
+
+class ChatQuestion(_Question):
+    """A live conversation with models, judged turn by turn (DESIGN §8).
+
+    The annotator writes a user turn; the server asks ``models`` for ``candidates`` answers
+    (candidate k from ``models[k % len(models)]``), the annotator prefers one (``judge:
+    preference``, two candidates, a strength from 1 to ``strengths``, a tie when ``ties``) or ranks
+    them (``judge: ranking``, ties as groups), may ``rewrite`` the chosen one and ``rate`` it, and the
+    conversation continues from the chosen or rewritten turn.  ``input`` names an item input that
+    fixes the first user turn (a text, or a chat ending with a user turn): its candidates are made
+    once per item and shared by everyone who judges it, so overlap compares like with like.
+    """
+
+    kind: Literal["chat"]
+    models: UniqueTexts = Field(min_length=1, max_length=MAX_CHAT_MODELS)
+    candidates: int | None = Field(default=None, ge=2, le=MAX_CHAT_CANDIDATES)
+    max_turns: int = Field(default=8, ge=1, le=50)
+    judge: Literal["preference", "ranking"] | None = None
+    strengths: int = Field(default=3, ge=1, le=5)
+    ties: bool = True
+    rewrite: bool = False
+    rating: RatingScale | None = None
+    input: Name | None = None
+    system: str | None = Field(default=None, max_length=20_000)
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if len(name) > 100:
+                raise ValueError(f"model name {name[:20]!r}... is longer than 100 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> ChatQuestion:
+        if self.candidates is None:
+            self.candidates = max(2, len(self.models))
+        if self.judge is None:
+            self.judge = "preference" if self.candidates == 2 else "ranking"
+        if self.judge == "preference" and self.candidates != 2:
+            raise ValueError(
+                f"a preference compares two candidates; with {self.candidates} candidates use judge: ranking"
+            )
+        return self
+
+    @property
+    def n_candidates(self) -> int:
+        return self.candidates or 2
+
+
 Question = Annotated[
     ChoiceQuestion
     | MultiChoiceQuestion
@@ -215,13 +268,15 @@ Question = Annotated[
     | PreferenceQuestion
     | RankingQuestion
     | RatingQuestion
-    | TextQuestion,
+    | TextQuestion
+    | ChatQuestion,
     Field(discriminator="kind"),
 ]
 """Any question, chosen by its ``kind``."""
 
 __all__ = [
     "QUESTION_KINDS",
+    "ChatQuestion",
     "ChoiceQuestion",
     "Condition",
     "MultiChoiceQuestion",

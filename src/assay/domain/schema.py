@@ -30,6 +30,7 @@ from assay.domain.inputs import (
 from assay.domain.items import CheckedItem, ItemChecker, RecordError
 from assay.domain.questions import (
     QUESTION_KINDS,
+    ChatQuestion,
     ChoiceQuestion,
     Condition,
     MultiChoiceQuestion,
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_RESPONSES",
     "QUESTION_KINDS",
     "ChatInput",
+    "ChatQuestion",
     "CheckedItem",
     "ChoiceQuestion",
     "Condition",
@@ -138,6 +140,13 @@ class ProjectSchema(Strict):
                 return inp
         return None
 
+    def chat_question(self) -> ChatQuestion | None:
+        """The project's live chat question (a schema has at most one)."""
+        for q in self.questions:
+            if isinstance(q, ChatQuestion):
+                return q
+        return None
+
     def completion_question(self) -> TextQuestion | None:
         """The text question whose answer is an SFT completion: the one marked ``completion: true``,
         else the only one prefilled from an input (the rewrite pattern); None if neither decides."""
@@ -164,6 +173,7 @@ def _resolve(schema: ProjectSchema) -> list[ErrorDetail]:
     asked: dict[str, Question] = {}
     names = {q.name for q in schema.questions}
     completion: tuple[int, str] | None = None
+    chat: tuple[int, str] | None = None
     for i, question in enumerate(schema.questions):
         at = f"questions[{i}]"
         if question.name in asked:
@@ -177,6 +187,17 @@ def _resolve(schema: ProjectSchema) -> list[ErrorDetail]:
             problems.extend(_reference(question, "input", inputs, first["text"], TEXT_KINDS, at=at))
         elif isinstance(question, PreferenceQuestion | RankingQuestion):
             problems.extend(_reference(question, "input", inputs, first["responses"], ("responses",), at=at))
+        elif isinstance(question, ChatQuestion):
+            if question.input is not None:
+                problems.extend(_reference(question, "input", inputs, None, (*TEXT_KINDS, "chat"), at=at))
+            if chat is not None:
+                problems.append(
+                    detail(
+                        f"{at}.kind",
+                        f"a project holds one chat question, and questions[{chat[0]}] ({chat[1]!r}) is one",
+                    )
+                )
+            chat = chat or (i, question.name)
         elif isinstance(question, TextQuestion):
             if question.prefill is not None:
                 problems.extend(_reference(question, "prefill", inputs, None, TEXT_KINDS, at=at))
@@ -339,7 +360,7 @@ def _field_names(*models: type[BaseModel]) -> set[str]:
 
 _SCHEMA_FIELDS = _field_names(
     ProjectSchema, TextInput, ResponsesInput, ChoiceQuestion, SpansQuestion, PreferenceQuestion,
-    RatingQuestion, TextQuestion, Condition, RatingScale,
+    RatingQuestion, TextQuestion, ChatQuestion, Condition, RatingScale,
 )  # fmt: skip
 _SETTINGS_FIELDS = _field_names(ProjectSettings, Qualification)
 

@@ -26,6 +26,7 @@ ranking        groups of ids by mean rank (tied      mean over id pairs of the s
 spans          spans (same start, end, label)        as for multi_choice, over spans
                marked by a strict majority, sorted
 text           not aggregated: ``None``
+chat           not aggregated: ``None`` (each conversation is its own; see ``assay.quality.chat``)
 =============  ====================================  ==========================================
 """
 
@@ -40,7 +41,7 @@ import orjson
 
 __all__ = ["KINDS", "consensus"]
 
-KINDS = frozenset({"choice", "multi_choice", "rating", "preference", "ranking", "spans", "text"})
+KINDS = frozenset({"choice", "multi_choice", "rating", "preference", "ranking", "spans", "text", "chat"})
 
 
 def _key(value: Any) -> bytes:
@@ -173,6 +174,6 @@ def consensus(kind: str, values: list[Any]) -> dict[str, Any] | None:
     if kind not in KINDS:
         raise ValueError(f"unknown question kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
     answers = [v for v in values if v is not None]
-    if kind == "text" or not answers:
+    if kind in ("text", "chat") or not answers:
         return None
     return _RULES[kind](answers)

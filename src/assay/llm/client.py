@@ -74,6 +74,16 @@ class Completion:
     params: dict[str, Any]
 
 
+@dataclass
+class StreamStats:
+    """What a streamed response reported besides its text (when the server sends it)."""
+
+    finish_reason: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 class ModelError(Exception):
     """A call that did not give a response; ``message`` is safe to show (no key, no body dump)."""
 
@@ -269,10 +279,14 @@ class Caller:
         messages: Sequence[Mapping[str, str]],
         *,
         params: Mapping[str, Any] | None = None,
+        stats: StreamStats | None = None,
     ) -> AsyncIterator[str]:
         """The response's text as the server streams it (server-sent events), piece by piece.  Not
-        retried once text has been given out; a failure before that is a ``ModelError``."""
+        retried once text has been given out; a failure before that is a ``ModelError``.  ``stats``
+        receives the finish reason and the token counts a server reports in its chunks."""
         sent = endpoint.sent_params(params)
+        if stats is not None:
+            stats.params = sent
         url, headers, body = self._request(endpoint, messages, sent, stream=True)
         async with self._limit(endpoint):
             try:
@@ -295,7 +309,12 @@ class Caller:
                             return
                         try:
                             event = json.loads(data)
-                            piece = event["choices"][0].get("delta", {}).get("content")
+                            choices = event.get("choices") or [{}]
+                            piece = choices[0].get("delta", {}).get("content")
+                            if stats is not None:
+                                stats.finish_reason = choices[0].get("finish_reason") or stats.finish_reason
+                                if isinstance(event.get("usage"), dict):
+                                    stats.tokens_in, stats.tokens_out = _usage(event)
                         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                             raise ModelError(
                                 f"model {endpoint.name!r} streamed an event that is not a chunk"

@@ -216,6 +216,7 @@ def project_annotations(
         sa.select(
             annotations_t.c.id,
             annotations_t.c.item_id,
+            annotations_t.c.assignment_id,
             annotations_t.c.user_id,
             record_answers().label("answers"),
             own_answers().label("own_answers"),

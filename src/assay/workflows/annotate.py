@@ -17,6 +17,7 @@ from assay.domain.people import Actor
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
+from assay.storage import chat as chat_store
 from assay.storage import counters, leases
 from assay.storage import projects as store
 from assay.storage.engine import org_scope
@@ -195,7 +196,7 @@ def _annotation_public(row: Any) -> dict[str, Any]:
     }
 
 
-def _lookup_assignment(hub: Assay, actor: Actor, assignment_id: int, action: str) -> Any:
+def lookup_assignment(hub: Assay, actor: Actor, assignment_id: int, action: str) -> Any:
     with hub.db.read() as conn:
         row = leases.get_assignment(conn, org_id=actor.org_id, assignment_id=assignment_id)
     if row is None or row.user_id != actor.user_id:
@@ -229,7 +230,7 @@ def submit(
     work must not show in the time the annotator waits for the answer to be stored.  Without it
     the gates run here, before returning.
     """
-    row = _lookup_assignment(hub, actor, assignment_id, "assignment.submit")
+    row = lookup_assignment(hub, actor, assignment_id, "assignment.submit")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise Invalid("Idempotency-Key must be 1 to 200 characters")
     if not check_duration(duration_ms):
@@ -266,7 +267,11 @@ def submit(
     gates.ensure_not_paused(hub, actor, project, action="assignment.submit")
     with hub.db.read() as conn:
         item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
-    clean = validate_answers(project.schema, data=item.data, answers=answers)
+        data = chat_store.answer_data(
+            conn, org_id=actor.org_id, schema=project.schema, data=item.data,
+            assignment_id=assignment_id, item_id=int(row.item_id),
+        )  # fmt: skip
+    clean = validate_answers(project.schema, data=data, answers=answers)
     at = now()
     try:
         annotation_id = _store_answer(
@@ -392,7 +397,7 @@ def _store_answer(
 
 def skip(hub: Assay, actor: Actor, assignment_id: int) -> None:
     """Release a lease; the item goes back to the pool for others (never to this annotator again)."""
-    row = _lookup_assignment(hub, actor, assignment_id, "assignment.skip")
+    row = lookup_assignment(hub, actor, assignment_id, "assignment.skip")
     settings = project_flows.get(hub, actor, int(row.project_id), action="assignment.skip").settings
     at = now()
     with hub.db.write() as conn:
@@ -441,7 +446,11 @@ def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dic
     gates.ensure_not_paused(hub, actor, project, action="annotation.revise")
     with hub.db.read() as conn:
         item = store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id))
-    clean = validate_answers(project.schema, data=item.data, answers=answers)
+        data = chat_store.answer_data(
+            conn, org_id=actor.org_id, schema=project.schema, data=item.data,
+            assignment_id=int(row.assignment_id), item_id=int(row.item_id),
+        )  # fmt: skip
+    clean = validate_answers(project.schema, data=data, answers=answers)
     at = now()
     with hub.db.write() as conn:
         answer_store.lock_annotation(conn, org_id=actor.org_id, annotation_id=annotation_id)
@@ -476,7 +485,7 @@ def revise(hub: Assay, actor: Actor, annotation_id: int, *, answers: Any) -> dic
 
 def extend(hub: Assay, actor: Actor, assignment_id: int) -> dict[str, Any]:
     """Renew a live lease for another lease period (a long item, or a prefetched one now on screen)."""
-    row = _lookup_assignment(hub, actor, assignment_id, "assignment.extend")
+    row = lookup_assignment(hub, actor, assignment_id, "assignment.extend")
     project = project_flows.get(hub, actor, int(row.project_id), action="assignment.extend")
     gates.ensure_not_paused(hub, actor, project, action="assignment.extend")
     at = now()

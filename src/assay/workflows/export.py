@@ -17,10 +17,12 @@ from assay import formats
 from assay.app import Assay
 from assay.domain.exports import REVIEWED, ExportFilters
 from assay.domain.people import Actor, Role
+from assay.domain.questions import ChatQuestion
 from assay.domain.schema import ProjectSchema
-from assay.errors import Invalid
+from assay.errors import Invalid, detail
 from assay.formats._common import votes
 from assay.storage import answers as answer_store
+from assay.storage import chat as chat_store
 from assay.storage import projects as store
 from assay.workflows import access, workforces
 from assay.workflows import projects as project_flows
@@ -59,6 +61,7 @@ def records(
     """Every item of the project with its annotations and labels; ``reviewed_only`` keeps only the
     answers a reviewer accepted or fixed, and the labels come from those alone."""
     kinds = {q.name: q.kind for q in project.schema.questions}
+    chat = project.schema.chat_question() is not None
     after = 0
     while True:
         with hub.db.read() as conn:
@@ -70,11 +73,23 @@ def records(
             anns = answer_store.annotations_for_items(
                 conn, org_id=actor.org_id, item_ids=[r.id for r in rows]
             )
+            trees = (
+                chat_store.conversations(
+                    conn,
+                    org_id=actor.org_id,
+                    assignments={int(a.assignment_id): int(a.item_id) for a in anns},
+                )
+                if chat
+                else {}
+            )
         by_item: dict[int, list[Any]] = defaultdict(list)
         for a in anns:
             by_item[int(a.item_id)].append(a)
         for row in rows:
             annotations = [annotation_record(a) for a in by_item.get(int(row.id), [])]
+            if chat:
+                for record in annotations:
+                    record["conversation"] = trees.get(record["assignment_id"], [])
             if reviewed_only:
                 annotations = [a for a in annotations if a["review"] in REVIEWED]
             voting = votes(annotations)
@@ -122,6 +137,9 @@ def stream(
         return formats.write_csv(recs, data_fields=data_fields, questions=questions)
     if fmt == "parquet":
         return formats.write_parquet(recs, data_fields=data_fields, questions=questions)
+    conversation = schema.chat_question()
+    if conversation is not None:
+        return _chat_export(recs, fmt=fmt, question=conversation, filters=chosen)
     if prompt is None:
         raise Invalid(f"the {fmt} export needs a text, markdown or chat input to use as the prompt")
     texts = [q.name for q in schema.questions if q.kind == "text"]
@@ -152,6 +170,23 @@ def stream(
         prefill_input=completion.prefill,
         rationale_questions=[t for t in texts if t != completion.name],
         filters=chosen,
+    )
+
+
+def _chat_export(
+    recs: Iterator[dict[str, Any]], *, fmt: str, question: ChatQuestion, filters: ExportFilters
+) -> Iterator[bytes]:
+    """The dpo and sft exports of a live chat project (``assay.formats.chat``)."""
+    from assay.formats.chat import write_chat_dpo, write_chat_sft
+
+    # Each pair is one annotator's judgement of one turn: there is no label to be sure of.
+    unfit = [name for name in ("min_confidence", "min_answers") if getattr(filters, name) is not None]
+    if fmt == "dpo" and unfit:
+        msg = "a chat project's pairs are each one annotator's judgement of one turn"
+        raise Invalid(f"{unfit[0]} does not apply: {msg}", errors=[detail(unfit[0], msg)])
+    writer = write_chat_dpo if fmt == "dpo" else write_chat_sft
+    return writer(
+        recs, question=question.name, system=question.system, prefix_input=question.input, filters=filters
     )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from assay.app import Assay
 from assay.domain.people import Actor, Role
 from assay.storage import answers as answer_store
+from assay.storage import chat as chat_store
 from assay.storage import counters
 from assay.storage import gates as gate_store
 from assay.storage import jobs as job_store
@@ -392,6 +393,7 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
             "ok": True,
             "project_id": project.id,
             **body,
+            "chat": _chat(hub, actor, project, workforce_id=scope),
             "paused": gates.pauses(hub, actor, project, workforce_id=scope),
             "adaptive_overlap": None,
             "gold": None,
@@ -410,10 +412,36 @@ def project_quality(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]
         "project_id": project.id,
         **body,
         "paused": gates.pauses(hub, actor, project, workforce_id=None),
+        "chat": _chat(hub, actor, project, workforce_id=None),
         "adaptive_overlap": _adaptive(project, n_items, n_settled, settled_answers),
         "gold": _gold_supply(project, n_gold, gold_open, gold_shown),
         "refreshed": live,
     }
+
+
+def _chat(hub: Assay, actor: Actor, project: Any, *, workforce_id: int | None) -> dict[str, Any] | None:
+    """The live chat figures (``assay.quality.chat``), read fresh: conversations are few and each
+    is read whole.  A vendor's reviewer sees their own workforce's conversations only."""
+    question = project.schema.chat_question()
+    if question is None:
+        return None
+    from assay.quality.chat import chat_summary
+
+    with hub.db.read() as conn:
+        rows = [
+            r
+            for r in gate_store.project_annotations(
+                conn, org_id=actor.org_id, project_id=project.id, workforce_id=workforce_id
+            )
+            if r.review != "reject" and isinstance(r.answers.get(question.name), dict)
+        ]
+        trees = chat_store.conversations(
+            conn, org_id=actor.org_id, assignments={int(r.assignment_id): int(r.item_id) for r in rows}
+        )
+    summary = chat_summary(
+        [(str(r.user_id), r.answers[question.name], trees.get(int(r.assignment_id), [])) for r in rows]
+    )
+    return {question.name: summary}
 
 
 def _gold_supply(project: Any, items: int, still_open: int, shown: int) -> dict[str, Any]:

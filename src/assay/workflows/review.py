@@ -16,6 +16,7 @@ from assay.domain.people import Actor, Role
 from assay.domain.schema import validate_answers
 from assay.errors import Conflict, Forbidden, Invalid, NotFound
 from assay.storage import answers as answer_store
+from assay.storage import chat as chat_store
 from assay.storage import counters
 from assay.storage import projects as project_store
 from assay.storage import reviews as store
@@ -250,7 +251,14 @@ def _record(
     clean = None
     if verdict == "fix":
         with hub.db.read() as conn:
-            data = project_store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id)).data
+            data = chat_store.answer_data(
+                conn,
+                org_id=actor.org_id,
+                schema=project.schema,
+                data=project_store.get_item(conn, org_id=actor.org_id, item_id=int(row.item_id)).data,
+                assignment_id=int(row.assignment_id),
+                item_id=int(row.item_id),
+            )
         clean = validate_answers(project.schema, data=data, answers=answers)
     at = now()
     with hub.db.write() as conn:

@@ -50,6 +50,8 @@ REFUSALS = {
     413: "The request body is larger than the server accepts.",
     422: "Invalid input: a parameter or a field of the body, named in `errors[].loc`.",
     429: "Too many requests from this token (or address); wait `Retry-After` seconds.",
+    503: "A service the request needs is not there (a model connection, the secret key); the "
+    "message says which.",
 }
 
 # Models the spec refers to that no route parameter declares (e.g. the streamed import body).

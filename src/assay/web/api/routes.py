@@ -13,6 +13,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from assay.domain.people import Role
 from assay.errors import Invalid, TooLarge
 from assay.formats.readers import detect_format
+from assay.web.api.chat import router as chat_router
 from assay.web.api.gates import router as gates_router
 from assay.web.api.models import router as models_router
 from assay.web.api.openapi import DescribedRoute, component, refusals, streamed
@@ -332,3 +333,4 @@ async def revise(annotation_id: Id, body: Revision, hub: HubDep, actor: ActorDep
 # Workforces and the quality gates live in their own module; mounted here so the app needs no change.
 router.include_router(gates_router)
 router.include_router(models_router)
+router.include_router(chat_router)

@@ -95,3 +95,75 @@ class JobPublic(Public):
     created_at: Timestamp
     started_at: Timestamp | None
     finished_at: Timestamp | None
+
+
+# --- live chat (DESIGN §8) ---------------------------------------------------------------------------
+
+
+class TurnCreate(Body):
+    """A user turn of a live chat.  Without `content` and `parent`: the item's fixed first turn
+    (a question with an `input`), whose candidates everyone judging the item shares."""
+
+    content: str | None = Field(default=None, max_length=20_000, description="What the user says.")
+    parent: int | None = Field(default=None, description="The turn this one follows (its judged answer).")
+
+
+TurnCreateBody = Annotated[dict[str, Any], checked_by(passed_through, described_as=TurnCreate)]
+
+
+class Judgement(Body):
+    """A turn's judgement: `preferred` (a candidate id, or "tie") with a `strength`, or a `ranking`
+    (groups of candidate ids, best first); optionally a `rewrite` of the chosen answer (stored as
+    human-written) and a `rating` of it."""
+
+    preferred: int | Literal["tie"] | None = None
+    strength: int | None = Field(default=None, ge=1, le=5)
+    ranking: list[list[int]] | None = None
+    rewrite: str | None = Field(default=None, max_length=20_000)
+    rating: int | None = None
+
+
+JudgementBody = Annotated[dict[str, Any], checked_by(passed_through, described_as=Judgement)]
+
+
+class CandidatePublic(Public):
+    id: int = Field(description="The server's id; a submission refers to it.")
+    model: str
+    content: str
+    state: Literal["pending", "done", "failed"]
+    error: str | None = Field(description="Why the model gave no usable answer (retry the turn).")
+
+
+class JudgementPublic(Public):
+    preferred: int | Literal["tie"] | None = None
+    strength: int | None = None
+    ranking: list[list[int]] | None = None
+    rewrite: str | None = None
+    rating: int | None = None
+
+
+class TurnPublic(Public):
+    turn_id: int
+    parent: int | None
+    content: str
+    author: Literal["human", "item"]
+    candidates: list[CandidatePublic] = Field(description="In the order this annotator is shown them.")
+    judgement: JudgementPublic | None
+    children: list[int]
+
+
+class TurnOut(TurnPublic):
+    ok: Ok
+
+
+class ChatTree(Public):
+    ok: Ok
+    question: str
+    max_turns: int
+    turns: list[TurnPublic]
+
+
+class JudgementStored(Public):
+    ok: Ok
+    turn_id: int
+    judgement: JudgementPublic

@@ -86,6 +86,42 @@ class Refreshed(Public):
     stale: bool = Field(description="Answers stored since are not in it yet (a large project).")
 
 
+class Share(Public):
+    value: float | None = Field(description="k / n (null when n is 0).")
+    low: float
+    high: float
+    n: int
+
+
+class ChatPositionBias(Public):
+    first_preferred: Share = Field(description="Preferences for the candidate shown first.")
+    expected: float | None = Field(description="What an order-blind judge gives: 1 / candidates.")
+    p_value: float | None = Field(description="Exact binomial test against `expected`.")
+
+
+class ChatModelCard(Public):
+    shown: int
+    preferred: int
+    win_rate: float
+
+
+class ChatQuality(Public):
+    """A live chat question's figures (see `assay.quality.chat`)."""
+
+    conversations: int
+    judged_turns: int
+    rewrites: int
+    shared_turns: int = Field(description="Turns several annotators judged (the item's first turn).")
+    pairs_compared: int
+    agreement: Share = Field(description="Annotator pairs giving one shared turn the same verdict.")
+    agreement_without_ties: Share
+    position_bias: ChatPositionBias
+    models: dict[str, ChatModelCard]
+    model_cost: float | None = Field(description="What the models' tokens cost (null: no prices).")
+    tokens_in: int
+    tokens_out: int
+
+
 class QualityReport(Public):
     """Agreement with 95% intervals and per-annotator and per-workforce scorecards.  A vendor's
     reviewer reads their own compartment's report: their workforce's answers and people, with no
@@ -103,6 +139,7 @@ class QualityReport(Public):
     paused: list[Pause]
     adaptive_overlap: AdaptiveOverlap | None
     gold: GoldSupply | None = None
+    chat: dict[str, ChatQuality] | None = Field(default=None, description="Per live chat question.")
     refreshed: Refreshed
 
 
