@@ -9,9 +9,9 @@ judge it, post the next one after it, up to the question's ``max_turns``, then t
     .venv/bin/python bench/service/chat_turns.py --turns 500 --stream
 
 Each turn is timed at the client (request sent to answer read; with ``--stream`` to the ``done``
-event).  Right after it the benchmark makes the turn's model calls itself (the same two requests,
-the conversation so far, at once) straight to the instant server, and times that too: the turn's
-time in the model server.  assay's own time is the difference; the figures are p50/p99 of both
+event).  Right after it the benchmark makes the turn's model calls itself (the same two streamed
+requests, the conversation so far, at once, on an open connection) straight to the instant server,
+and times that too: the turn's time in the model server.  assay's own time is the difference; the figures are p50/p99 of both
 and of assay's own time (target: p99 under 20 ms).
 """
 
@@ -74,17 +74,18 @@ def _turn(client: httpx.Client, assignment: int, body: dict[str, Any], stream: b
     return dict(done[1])
 
 
-async def _direct(base_url: str, messages: list[dict[str, str]], stream: bool) -> float:
-    """The turn's two model calls made straight to the model server, at once; milliseconds."""
+async def _direct(base_url: str, messages: list[dict[str, str]]) -> float:
+    """The turn's two model calls made straight to the model server, at once, streamed as assay asks
+    for them; milliseconds."""
     async with httpx.AsyncClient(timeout=60) as client:
         await client.get(base_url + "/models")  # a connection is open, as assay's pool has one
 
         async def one(model: str) -> None:
-            body: dict[str, Any] = {"model": model, "messages": messages}
-            if stream:
-                body["stream"] = True
-            r = await client.post(base_url + "/chat/completions", json=body)
-            r.raise_for_status()
+            body = {"model": model, "messages": messages, "stream": True}
+            async with client.stream("POST", base_url + "/chat/completions", json=body) as r:
+                r.raise_for_status()
+                async for _line in r.aiter_lines():
+                    pass
 
         started = time.perf_counter()
         await asyncio.gather(one("alpha"), one("beta"))
@@ -134,7 +135,7 @@ def run(turns: int, stream: bool, port: int) -> dict[str, Any]:
                         started = time.perf_counter()
                         turn = _turn(ann, assignment, {"content": content, "parent": parent}, stream)
                         total_ms.append((time.perf_counter() - started) * 1000)
-                        model_ms.append(asyncio.run(_direct(model.base_url, messages, stream)))
+                        model_ms.append(asyncio.run(_direct(model.base_url, messages)))
                         states = [c["state"] for c in turn["candidates"]]
                         if states != ["done", "done"]:
                             raise RuntimeError(f"a candidate did not come: {turn['candidates']}")
