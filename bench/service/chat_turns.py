@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -121,6 +122,7 @@ def run(turns: int, stream: bool, port: int) -> dict[str, Any]:
                 )
                 total_ms: list[float] = []
                 model_ms: list[float] = []
+                depths: list[int] = []
                 warm = 10
                 while len(total_ms) < turns + warm:
                     r = ann.get(f"/api/v1/projects/{project}/next")
@@ -135,6 +137,7 @@ def run(turns: int, stream: bool, port: int) -> dict[str, Any]:
                         started = time.perf_counter()
                         turn = _turn(ann, assignment, {"content": content, "parent": parent}, stream)
                         total_ms.append((time.perf_counter() - started) * 1000)
+                        depths.append(k + 1)
                         model_ms.append(asyncio.run(_direct(model.base_url, messages)))
                         states = [c["state"] for c in turn["candidates"]]
                         if states != ["done", "done"]:
@@ -154,8 +157,10 @@ def run(turns: int, stream: bool, port: int) -> dict[str, Any]:
                 server.stop()
     finally:
         model.stop()
-    total_ms, model_ms = total_ms[warm:], model_ms[warm:]
+    total_ms, model_ms, depths = total_ms[warm:], model_ms[warm:], depths[warm:]
     own = [t - m for t, m in zip(total_ms, model_ms, strict=True)]
+    shallow = [o for o, d in zip(own, depths, strict=True) if d <= 10]
+    deep = [o for o, d in zip(own, depths, strict=True) if d > 40]
 
     def figures(values: list[float]) -> dict[str, float]:
         return {"p50": round(percentile(values, 50), 2), "p99": round(percentile(values, 99), 2)}
@@ -166,6 +171,10 @@ def run(turns: int, stream: bool, port: int) -> dict[str, Any]:
         "turn_ms": figures(total_ms),
         "model_server_ms": figures(model_ms),
         "assay_own_ms": {**figures(own), "max": round(max(own), 2)},
+        # A turn reads the whole tree of its assignment: the cost grows along the path.
+        "assay_own_ms_turns_1_to_10": figures(shallow),
+        "assay_own_ms_turns_41_to_50": figures(deep),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
 
 
