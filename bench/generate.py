@@ -195,6 +195,8 @@ def rounds(
     with tempfile.TemporaryDirectory() as folder:
         side = AssaySide(folder, base_url, model, concurrency=conc, params=params)
         times: dict[str, list[float]] = {"assay": [], "openai": [], "httpx": []}
+        # CPU seconds of this process (every thread), which the machine's load does not inflate.
+        cpu: dict[str, list[float]] = {"assay": [], "openai": [], "httpx": []}
         # One warm-up of each, untimed (imports, connections, the model's first call).
         warm = side.queue(prompts(4, 10_000))
         side.run(warm)
@@ -203,14 +205,16 @@ def rounds(
         for r in range(args.rounds):
             texts = prompts(n, r * n)
             project_id = side.queue(texts)
-            started = time.perf_counter()
+            started, spent = time.perf_counter(), time.process_time()
             side.run(project_id)
             times["assay"].append(time.perf_counter() - started)
+            cpu["assay"].append(time.process_time() - spent)
             side.check(project_id, n)
             for name, fn in (("openai", plain_openai), ("httpx", plain_httpx)):
-                started = time.perf_counter()
+                started, spent = time.perf_counter(), time.process_time()
                 made = asyncio.run(fn(base_url, model, texts, concurrency=conc, params=params))
                 times[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - spent)
                 assert made == n * len(MODELS)
             print(
                 f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
@@ -223,10 +227,18 @@ def rounds(
     )
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
     for k in times:
-        print(f"  {k:6} median {med[k]:.2f} s ({calls / med[k]:,.0f} calls/s), best {best[k]:.2f} s")
+        print(
+            f"  {k:6} median {med[k]:.2f} s ({calls / med[k]:,.0f} calls/s), best {best[k]:.2f} s; "
+            f"CPU {mcpu[k]:.2f} s ({mcpu[k] / calls * 1e6:,.0f} µs a call)"
+        )
     for k in ("openai", "httpx"):
-        print(f"  assay / {k}: median {med['assay'] / med[k]:.3f}x, best {best['assay'] / best[k]:.3f}x")
+        print(
+            f"  assay / {k}: median {med['assay'] / med[k]:.3f}x, best {best['assay'] / best[k]:.3f}x, "
+            f"CPU {mcpu['assay'] / mcpu[k]:.3f}x"
+        )
+    print(f"  load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def part_instant(args: argparse.Namespace) -> None:
