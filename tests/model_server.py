@@ -76,6 +76,10 @@ class ModelServer:
             str(threads),
             "--verbose",
             "false",
+            # By default llama.cpp's server cuts a stream short when another request arrives; several
+            # candidates of one chat turn are streamed at once, as a real deployment would.
+            "--interrupt_requests",
+            "false",
         ]
         self._log = self.log.open("wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)

@@ -12,7 +12,7 @@ Errors come back as ``ApiError`` carrying the server's canonical body.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -234,6 +234,64 @@ class Client:
 
     def quality(self, project_id: int) -> dict[str, Any]:
         return dict(self._json("GET", f"/projects/{project_id}/quality"))
+
+    def leaderboard(
+        self, project_id: int, *, question: str | None = None, workforce: str | None = None
+    ) -> dict[str, Any]:
+        """Models ranked by the project's pairwise answers (Elo scale, 95% intervals)."""
+        params = {k: v for k, v in (("question", question), ("workforce", workforce)) if v is not None}
+        return dict(self._json("GET", f"/projects/{project_id}/leaderboard", params=params))
+
+    # --- models in the loop ------------------------------------------------------------------------
+
+    def add_model(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        price: Mapping[str, float] | None = None,
+    ) -> dict[str, Any]:
+        """Add an OpenAI-compatible model connection (its key is sealed, never returned)."""
+        body: dict[str, Any] = {"name": name, "base_url": base_url, "model": model}
+        for key, value in (("api_key", api_key), ("params", params), ("price", price)):
+            if value is not None:
+                body[key] = value
+        return dict(self._json("POST", "/models", json=body))
+
+    def models(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/models")["models"])
+
+    def delete_model(self, model_id: int) -> None:
+        self._check(self._http.request("DELETE", f"/models/{model_id}"))
+
+    def generate(self, project_id: int, models: Sequence[str], *, samples: int = 1) -> int:
+        """Queue the generation of the responses items wait for; the job's id (see ``job``)."""
+        body = {"models": list(models), "samples": samples}
+        return int(self._json("POST", f"/projects/{project_id}/generate", json=body)["job_id"])
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        return dict(self._json("GET", f"/jobs/{job_id}"))
+
+    def turns(self, assignment_id: int) -> dict[str, Any]:
+        """A live chat's tree within one's own lease."""
+        return dict(self._json("GET", f"/assignments/{assignment_id}/turns"))
+
+    def turn(
+        self, assignment_id: int, content: str | None = None, *, parent: int | None = None
+    ) -> dict[str, Any]:
+        """Write a user turn; the server's candidates come back (content None: the item's first turn)."""
+        body: dict[str, Any] = {}
+        if content is not None:
+            body["content"] = content
+        if parent is not None:
+            body["parent"] = parent
+        return dict(self._json("POST", f"/assignments/{assignment_id}/turns", json=body))
+
+    def judge_turn(self, assignment_id: int, turn_id: int, judgement: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._json("PUT", f"/assignments/{assignment_id}/turns/{turn_id}", json=dict(judgement)))
 
 
 def _filter_params(filters: ExportFilters | Mapping[str, Any] | None) -> dict[str, str]:

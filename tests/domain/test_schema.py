@@ -225,8 +225,8 @@ Q = "questions[3]"
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ({"name": "q"}, [(f"{Q}.kind", "is required: one of choice, multi_choice, spans, preference, ranking, rating, text")]),
-        ({"name": "q", "kind": "chioce"}, [(Q, "unknown kind 'chioce'; choose one of choice, multi_choice, spans, preference, ranking, rating, text")]),
+        ({"name": "q"}, [(f"{Q}.kind", "is required: one of choice, multi_choice, spans, preference, ranking, rating, text, chat")]),
+        ({"name": "q", "kind": "chioce"}, [(Q, "unknown kind 'chioce'; choose one of choice, multi_choice, spans, preference, ranking, rating, text, chat")]),
         ({"name": "9q", "kind": "ranking"}, [(f"{Q}.name", "'9q' is not a valid name: use 1 to 64 letters, digits or _, not starting with a digit (e.g. overall_quality)")]),
         ({"name": "overall", "kind": "ranking"}, [(f"{Q}.name", "duplicate question name 'overall'")]),
         ({"name": "q", "kind": "ranking", "hepl": "x"}, [(f"{Q}.hepl", "unknown field 'hepl'; did you mean 'help'?")]),

@@ -218,6 +218,51 @@ def test_the_real_model_streams_its_answer(model_server: Any) -> None:
     assert len(pieces) >= 2 and "".join(pieces).strip()
 
 
+def _stream(endpoint: Endpoint) -> tuple[list[str], Any]:
+    from assay.llm.client import StreamStats
+
+    async def go() -> tuple[list[str], Any]:
+        stats = StreamStats()
+        async with Caller(
+            allowed_hosts=("127.0.0.1",), timeout_s=5, retries=0, concurrency=2, backoff_s=0.01
+        ) as caller:
+            pieces = [
+                p async for p in caller.stream(endpoint, [{"role": "user", "content": "hi"}], stats=stats)
+            ]
+        return pieces, stats
+
+    return asyncio.run(go())
+
+
+def _sse(*events: Any) -> bytes:
+    return b"".join(
+        b"data: " + (e if isinstance(e, bytes) else json.dumps(e).encode()) + b"\n\n" for e in events
+    )
+
+
+def test_a_streamed_answer_reports_its_tokens_and_finish_when_the_server_sends_them(
+    scripted: Scripted,
+) -> None:
+    chunk = {"choices": [{"delta": {"content": "he"}, "finish_reason": None}]}
+    last = {"choices": [{"delta": {"content": "llo"}, "finish_reason": "stop"}]}
+    usage = {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}}
+    scripted.script = [(200, {"content-type": "text/event-stream"}, _sse(chunk, last, usage, b"[DONE]"))]
+    pieces, stats = _stream(scripted.endpoint)
+    assert pieces == ["he", "llo"]
+    assert (stats.finish_reason, stats.tokens_in, stats.tokens_out) == ("stop", 5, 2)
+    assert scripted.requests[0]["body"]["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [_sse(b"{not json"), _sse({"choices": "nope"}), _sse([1, 2])],
+)
+def test_a_stream_of_garbage_is_an_error(scripted: Scripted, body: bytes) -> None:
+    scripted.script = [(200, {"content-type": "text/event-stream"}, body)]
+    with pytest.raises(ModelError, match="not a chunk"):
+        _stream(scripted.endpoint)
+
+
 def test_every_caller_checks_certificates_with_one_context_built_once() -> None:
     # A chat turn makes a Caller of its own: building the context (reading the CA bundle) each time
     # was most of assay's own time per turn.  Shared, it still checks certificates and host names.

@@ -59,6 +59,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{project_id}/next"): Rule(MEMBER, scope="project", role_first=True),
     ("GET", "/api/v1/projects/{project_id}/export"): Rule(MANAGER, scope="project", role_first=True),
     ("GET", "/api/v1/projects/{project_id}/quality"): Rule(REVIEWER, scope="project", role_first=True),
+    # The matrix's projects ask no comparative question: allowed callers reach that refusal (422).
+    ("GET", "/api/v1/projects/{project_id}/leaderboard"): Rule(
+        REVIEWER, ok=422, scope="project", role_first=True
+    ),
     ("GET", "/api/v1/items/{item_id}"): Rule(REVIEWER, scope="project", role_first=True),
     ("POST", "/api/v1/assignments/{assignment_id}/submit"): Rule(MEMBER, ok=201, scope="assignee"),
     ("POST", "/api/v1/assignments/{assignment_id}/skip"): Rule(MEMBER, scope="assignee"),

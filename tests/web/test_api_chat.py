@@ -5,6 +5,7 @@ failures, the item's shared first turn, and the exports."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import orjson
@@ -29,7 +30,13 @@ SCHEMA: dict[str, Any] = {
 
 
 def _setup(
-    hub: Assay, api: TestClient, base_url: str, *, schema: dict[str, Any] = SCHEMA, overlap: int = 1
+    hub: Assay,
+    api: TestClient,
+    base_url: str,
+    *,
+    schema: dict[str, Any] = SCHEMA,
+    overlap: int = 1,
+    n_items: int = 2,
 ) -> tuple[Member, int, str]:
     hub.config = dataclasses.replace(
         hub.config, secret_key="k" * 64, model_hosts=("127.0.0.1",), model_retries=0, model_timeout_s=60
@@ -56,7 +63,7 @@ def _setup(
     )
     assert r.status_code == 201, r.text
     pid = int(r.json()["id"])
-    records = [{"data": {"topic": "Say hello to a friend."}, "external_id": f"c-{i}"} for i in range(2)]
+    records = [{"data": {"topic": "Say hello to a friend."}, "external_id": f"c-{i}"} for i in range(n_items)]
     assert api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=records).status_code == 201
     return manager, pid, org
 
@@ -189,6 +196,7 @@ def test_a_conversation_of_judged_turns_with_a_rewrite_and_a_branch(
     assert len(sft) == 1
     assert [m["role"] for m in sft[0]["messages"]] == ["user", "assistant", "user", "assistant"]
     assert sft[0]["messages"][1]["content"] == contents[a]
+    assert sft[0]["rewritten"] == [] and sft[0]["turns"] == 2
     # jsonl keeps the whole tree, branches and provenance included.
     full = [
         orjson.loads(line)
@@ -208,6 +216,9 @@ def test_a_conversation_of_judged_turns_with_a_rewrite_and_a_branch(
     made = [c for t in turns for c in t["candidates"]]
     assert all(c["tokens_out"] is None or c["tokens_out"] > 0 for c in made)
     assert all(c["model_id"] == MODEL and c["latency_ms"] >= 0 for c in made)
+    # A reviewer reads the same tree on the item.
+    item = api.get(f"/api/v1/items/{annotated[0]['item_id']}", headers=manager.headers).json()
+    assert item["annotations"][0]["conversation"] == turns
     rewritten = next(t for t in turns if t["turn_id"] == second["turn_id"])
     assert rewritten["judgement"]["rewrite"] == "Because it is bright."
 
@@ -312,7 +323,7 @@ def test_the_items_first_turn_is_shared_so_overlap_judges_the_same_candidates(
     hub: Assay, api: TestClient, model_server: Any
 ) -> None:
     schema = {**SCHEMA, "questions": [{**QUESTION, "input": "topic"}]}
-    manager, pid, org = _setup(hub, api, model_server.base_url, schema=schema, overlap=2)
+    manager, pid, org = _setup(hub, api, model_server.base_url, schema=schema, overlap=2, n_items=1)
     first, second = make_member(hub, org), make_member(hub, org)
     leases = [api.get(f"/api/v1/projects/{pid}/next", headers=m.headers).json() for m in (first, second)]
     assert leases[0]["item"]["id"] == leases[1]["item"]["id"]
@@ -370,7 +381,54 @@ def test_a_conversation_answer_cannot_be_made_up_outside_a_lease(
             json=[{"data": {"topic": "t"}, "gold": answers}],
         )
     else:
+        made = api.post(
+            "/api/v1/workforces", headers=manager.headers, json={"name": "Vendor", "kind": "vendor"}
+        )
+        assert made.status_code == 201, made.text
         rows = [{"external_id": "c-0", "annotator": "vendor-1", "workforce": "Vendor", "answers": answers}]
         r = api.post(f"/api/v1/projects/{pid}/annotations", headers=manager.headers, json=rows)
     assert r.status_code == 422, r.text
     assert "annotation screen" in r.text
+
+
+def test_a_chat_question_names_model_connections_that_exist(hub: Assay, api: TestClient) -> None:
+    hub.config = dataclasses.replace(hub.config, secret_key="k" * 64, model_hosts=("127.0.0.1",))
+    org = make_org(hub)
+    manager = make_member(hub, org, role="manager")
+    api.post(
+        "/api/v1/models",
+        headers=manager.headers,
+        json={"name": "alpha", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
+    )
+    r = api.post("/api/v1/projects", headers=manager.headers, json={"name": "typo", "schema": SCHEMA})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == "questions[0].models[1]" and "'beta'" in r.json()["error"]
+
+
+def test_two_annotators_opening_an_item_at_once_share_one_first_turn(
+    hub: Assay, api: TestClient, model_server: Any
+) -> None:
+    schema = {**SCHEMA, "questions": [{**QUESTION, "input": "topic"}]}
+    _manager, pid, org = _setup(hub, api, model_server.base_url, schema=schema, overlap=2, n_items=1)
+    people = [make_member(hub, org) for _ in range(2)]
+    aids = [
+        int(api.get(f"/api/v1/projects/{pid}/next", headers=m.headers).json()["assignment_id"])
+        for m in people
+    ]
+    results: list[Any] = [None, None]
+    start = threading.Barrier(2)
+
+    def open_item(k: int) -> None:
+        start.wait()
+        results[k] = api.post(f"/api/v1/assignments/{aids[k]}/turns", headers=people[k].headers, json={})
+
+    threads = [threading.Thread(target=open_item, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    first, second = (r.json() for r in results)
+    assert first["turn_id"] == second["turn_id"]
+    assert {c["id"] for c in first["candidates"]} == {c["id"] for c in second["candidates"]}
+    assert all(c["state"] == "done" for c in first["candidates"] + second["candidates"])

@@ -360,7 +360,7 @@ def _field_names(*models: type[BaseModel]) -> set[str]:
 
 _SCHEMA_FIELDS = _field_names(
     ProjectSchema, TextInput, ResponsesInput, ChoiceQuestion, SpansQuestion, PreferenceQuestion,
-    RatingQuestion, TextQuestion, ChatQuestion, Condition, RatingScale,
+    RatingQuestion, TextQuestion, Condition, RatingScale,
 )  # fmt: skip
 _SETTINGS_FIELDS = _field_names(ProjectSettings, Qualification)
 

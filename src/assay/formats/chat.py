@@ -14,7 +14,8 @@ Each record's annotations carry their ``conversation`` (the assignment's whole t
   the models wrote).  Each row is one annotator's judgement: ``n_annotations`` is 1 and
   ``confidence`` null.
 * ``sft``: one row per conversation: ``messages`` is the whole submitted path, each turn's answer
-  being the rewrite where the annotator wrote one, else the chosen candidate.
+  being the rewrite where the annotator wrote one, else the chosen candidate; ``rewritten`` lists
+  the turns (1 = the first) whose assistant message a person wrote.
 
 Rejected answers are no rows.
 """
@@ -154,13 +155,14 @@ def write_chat_sft(
                 continue
             for annotation in voters:
                 messages = _prefix(record, system=system, prefix_input=prefix_input)
-                rewrites = 0
+                rewritten: list[int] = []
                 turns: Sequence[Any] = list(_path(annotation, question))
-                for _position, turn, judged in turns:
+                for position, turn, judged in turns:
                     if turn["author"] == "human":
                         messages.append({"role": "user", "content": turn["content"]})
                     messages.append({"role": "assistant", "content": _answer_of(turn, judged)})
-                    rewrites += judged.get("rewrite") is not None
+                    if judged.get("rewrite") is not None:
+                        rewritten.append(position)
                 yield dump_line(
                     {
                         "messages": messages,
@@ -169,7 +171,7 @@ def write_chat_sft(
                         "batch": record.get("batch"),
                         "question": question,
                         "turns": len(turns),
-                        "rewrites": rewrites,
+                        "rewritten": rewritten,
                         "annotator": annotation.get("annotator"),
                         "workforce": annotation.get("workforce"),
                         "annotation_id": annotation.get("annotation_id"),

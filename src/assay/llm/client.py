@@ -203,6 +203,8 @@ class Caller:
         }
         if stream:
             body["stream"] = True
+            # The token counts (and so the cost) of a streamed answer come in a last chunk on request.
+            body["stream_options"] = {"include_usage": True}
         return url, headers, body
 
     async def complete(

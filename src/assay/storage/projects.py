@@ -300,3 +300,16 @@ def answered_count(conn: Connection, *, org_id: int, project_id: int) -> int:
             .where(annotations_t.c.org_id == org_id, annotations_t.c.project_id == project_id)
         ).scalar_one()
     )
+
+
+def item_data(conn: Connection, *, org_id: int, item_ids: Iterable[int]) -> dict[int, Any]:
+    """The data of these items, by id (read in chunks: an IN list stays within SQLite's limits)."""
+    ids = sorted(set(item_ids))
+    out: dict[int, Any] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for row in conn.execute(
+            sa.select(items.c.id, items.c.data).where(items.c.org_id == org_id, items.c.id.in_(chunk))
+        ):
+            out[int(row.id)] = row.data
+    return out

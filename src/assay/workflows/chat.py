@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from assay import logs
@@ -171,7 +172,8 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
                 hub, actor, NotFound(f"turn {parent} does not exist"),
                 action="chat.turn", object_type="chat_turn", object_id=parent,
             )  # fmt: skip
-    with hub.db.write() as conn:
+
+    def store_turn(conn: Any) -> Plan:
         item = project_store.get_item(conn, org_id=actor.org_id, item_id=item_id)
         prefix = _item_prefix(question, item.data)
         tree = store.tree(conn, org_id=actor.org_id, assignment_id=assignment_id, item_id=item_id)
@@ -194,7 +196,7 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
                 store.delete_turn(conn, org_id=actor.org_id, turn_id=int(existing.id))  # failed: made again
             messages = rules.history(question, tree, None, prefix=prefix)
             assert prefix is not None
-            content, author, owner = prefix[-1]["content"], "item", None
+            text, author, owner = prefix[-1]["content"], "item", None
         else:
             if parent is not None and parent not in tree:  # a failed shared turn made again meanwhile
                 raise Conflict(
@@ -213,8 +215,8 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
                 messages = rules.history(question, tree, parent, prefix=prefix)
             except rules.ChatProblem as exc:
                 raise Conflict(exc.msg) from None
-            messages.append({"role": "user", "content": str(content)})
-            author, owner = "human", assignment_id
+            text, author, owner = str(content), "human", assignment_id
+            messages.append({"role": "user", "content": text})
         turn_id, ids = store.insert_turn(
             conn,
             values={
@@ -223,7 +225,7 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
                 "item_id": item_id,
                 "assignment_id": owner,
                 "parent_id": parent,
-                "content": content,
+                "content": text,
                 "author": author,
                 "state": "pending",
                 "created_at": at,
@@ -238,15 +240,26 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
             at=at,
             until=at + timedelta(seconds=project.settings.lease_seconds),
         )
-    return Plan(
-        actor.org_id,
-        assignment_id,
-        item_id,
-        turn_id,
-        messages,
-        [(cid, endpoints[m]) for cid, m in zip(ids, models, strict=True)],
-        generate=True,
-    )
+        return Plan(
+            actor.org_id,
+            assignment_id,
+            item_id,
+            turn_id,
+            messages,
+            [(cid, endpoints[m]) for cid, m in zip(ids, models, strict=True)],
+            generate=True,
+        )
+
+    # Two annotators who open an item at once both try to make its shared first turn; the unique
+    # index lets one in, and the other then finds it (on SQLite the writer lock already orders them).
+    for attempt in (1, 2):
+        try:
+            with hub.db.write() as conn:
+                return store_turn(conn)
+        except sa.exc.IntegrityError:
+            if not shared or attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def generate(hub: Assay, plan: Plan, emit: Emit | None = None) -> None:

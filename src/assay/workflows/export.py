@@ -252,6 +252,15 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
         anns = answer_store.annotations_for_items(conn, org_id=actor.org_id, item_ids=[item_id])
     if scope is not None:
         anns = [a for a in anns if a.workforce == actor.workforce_name]
+    records = [annotation_record(a, id_key="id") for a in anns]
+    if project.schema.chat_question() is not None:
+        # A reviewer judges a conversation as it was held: each answer carries its whole tree.
+        with hub.db.read() as conn:
+            trees = chat_store.conversations(
+                conn, org_id=actor.org_id, assignments={int(a.assignment_id): item_id for a in anns}
+            )
+        for record in records:
+            record["conversation"] = trees.get(record["assignment_id"], [])
     return {
         "id": int(row.id),
         "project_id": project.id,
@@ -264,5 +273,5 @@ def item_detail(hub: Assay, actor: Actor, item_id: int) -> dict[str, Any]:
         "external_id": row.external_id if trusted else None,
         "meta": row.meta if trusted else None,
         "gold": row.gold if trusted else None,
-        "annotations": [annotation_record(a, id_key="id") for a in anns],
+        "annotations": records,
     }

@@ -9,7 +9,7 @@ from typing import Any
 from assay import limits
 from assay.app import Assay
 from assay.domain.people import Actor, Role
-from assay.domain.schema import ProjectSchema, ProjectSettings, parse_schema, parse_settings
+from assay.domain.schema import ChatQuestion, ProjectSchema, ProjectSettings, parse_schema, parse_settings
 from assay.errors import Invalid, NotFound
 from assay.storage import projects as store
 from assay.workflows import access
@@ -87,6 +87,7 @@ def create(
     parsed_schema = parse_schema(schema)
     parsed_settings = parse_settings(settings or {})
     with hub.db.write() as conn:
+        _check_models(conn, actor.org_id, parsed_schema)
         project_id = store.insert_project(
             conn,
             org_id=actor.org_id,
@@ -98,6 +99,21 @@ def create(
         )
         row = store.get_project(conn, org_id=actor.org_id, project_id=project_id)
     return from_row(row)
+
+
+def _check_models(conn: Any, org_id: int, schema: ProjectSchema) -> None:
+    """A live chat question names model connections of the organisation: a typo is caught here,
+    not by the first annotator who writes a turn."""
+    from assay.storage import models as model_store
+
+    for i, question in enumerate(schema.questions):
+        if not isinstance(question, ChatQuestion):
+            continue
+        for j, name in enumerate(question.models):
+            if model_store.get_connection(conn, org_id=org_id, name=name) is None:
+                loc = f"questions[{i}].models[{j}]"
+                msg = f"no model connection is called {name!r}; add it first (POST /api/v1/models)"
+                raise Invalid(f"{loc}: {msg}", errors=[{"loc": loc, "msg": msg, "value": name}])
 
 
 def get(hub: Assay, actor: Actor, project_id: int, *, action: str = "project.read") -> Project:

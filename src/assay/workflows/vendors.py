@@ -24,6 +24,7 @@ from assay.app import Assay
 from assay.domain.answers import gold_mark
 from assay.domain.people import Actor
 from assay.storage import answers as answer_store
+from assay.storage import chat as chat_store
 from assay.storage import gates as gate_store
 from assay.workflows import projects as project_flows
 from assay.workflows import workforces
@@ -93,6 +94,12 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
         rows = gate_store.project_annotations(conn, org_id=actor.org_id, project_id=project.id)
         teams = {int(w.id): w for w in gate_store.list_workforces(conn, org_id=actor.org_id)}
         costs = {c.name: c for c in answer_store.workforce_costs(conn, org_id=actor.org_id)}
+        # What the models cost in each assignment's live chat: part of that answer's price.
+        model_costs = (
+            chat_store.cost_by_assignment(conn, org_id=actor.org_id, project_id=project.id)
+            if project.schema.chat_question() is not None
+            else {}
+        )
     rows = [r for r in rows if r.workforce_id is not None and r.answers.get(question) is not None]
     # A rejected answer is no vote: it stays out of every consensus (it still counts as work done).
     normal = [r for r in rows if not r.is_gold and r.review != "reject"]
@@ -153,6 +160,9 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
             cost = model.cost_per_answer * len(mine)
         elif model is not None and model.cost_per_hour is not None and timed:
             cost = model.cost_per_hour * hours
+        model_cost = sum(model_costs.get(int(r.assignment_id), 0.0) for r in mine)
+        if model_cost:
+            cost = (cost or 0.0) + model_cost
         cards[wid] = {
             "id": wid,
             "name": name,
@@ -164,6 +174,7 @@ def report(hub: Assay, actor: Actor, project_id: int) -> dict[str, Any]:
             "answers_per_hour": len(timed) / hours if hours > 0 else None,
             "accepted": accepted,
             "cost": cost,
+            "model_cost": model_cost if model_costs else None,
             "cost_per_accepted": cost / accepted if cost is not None and accepted else None,
         }
     ranked = sorted(cards.values(), key=lambda c: (-(c["gold_accuracy"]["value"] or -1.0), c["name"]))

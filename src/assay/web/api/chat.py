@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any
 
 import orjson
@@ -64,8 +64,16 @@ async def create_turn(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
-    await chat.generate(hub, plan)
+    # A client that goes away does not stop the generation: what is stored is a whole turn.
+    await asyncio.shield(_start(chat.generate(hub, plan)))
     return {"ok": True, **await run_in_threadpool(chat.turn_view, hub, plan)}
+
+
+def _start(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    task = asyncio.create_task(work)
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return task
 
 
 def _event(name: str, data: Any) -> bytes:
@@ -85,9 +93,7 @@ async def _events(hub: Assay, plan: chat.Plan) -> AsyncIterator[bytes]:
             await queue.put(None)
 
     yield _event("turn", await run_in_threadpool(chat.turn_view, hub, plan))
-    task = asyncio.create_task(produce())
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    task = _start(produce())
     while (got := await queue.get()) is not None:
         yield _event(*got)
     await asyncio.wait([task])

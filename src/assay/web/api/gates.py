@@ -14,7 +14,7 @@ from assay.web.api.openapi import DescribedRoute, refusals
 from assay.web.deps import ActorDep, HubDep, Id, requires
 from assay.web.headers import attachment
 from assay.web.schemas.items import GoldCreate, GoldPublic
-from assay.web.schemas.quality import FlagList, PauseLifted, VendorReport
+from assay.web.schemas.quality import FlagList, Leaderboard, PauseLifted, VendorReport
 from assay.web.schemas.workforces import (
     WorkforceCreateBody,
     WorkforceList,
@@ -59,6 +59,45 @@ async def update_workforce(
     workforce_id: Id, hub: HubDep, actor: ActorDep, body: Annotated[WorkforceUpdateBody, Body()]
 ) -> dict[str, Any]:
     return {"ok": True, **await run_in_threadpool(workforces.update, hub, actor, workforce_id, body)}
+
+
+@router.get(
+    "/projects/{project_id}/leaderboard",
+    tags=["quality"],
+    response_model=Leaderboard,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+@requires(Role.REVIEWER)
+async def model_leaderboard(
+    project_id: Id,
+    hub: HubDep,
+    actor: ActorDep,
+    question: Annotated[
+        str | None, Query(max_length=64, description="A preference, ranking or chat question.")
+    ] = None,
+    workforce: Annotated[
+        str | None, Query(max_length=200, description="Only this workforce's answers.")
+    ] = None,
+    format: Annotated[str, Query(description="json (default) or csv")] = "json",
+) -> Any:
+    """Models ranked by the project's pairwise answers (Bradley-Terry, Elo scale, 95% bootstrap intervals)."""
+    from assay.workflows import leaderboard
+
+    if format not in ("json", "csv"):
+        raise Invalid(
+            f"format={format!r}: choose json or csv",
+            errors=[{"loc": "format", "msg": "unknown format", "value": format}],
+        )
+    result = await run_in_threadpool(
+        leaderboard.board, hub, actor, project_id, question=question, workforce=workforce
+    )
+    if format == "csv":
+        return Response(
+            leaderboard.to_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": attachment(f"leaderboard-{project_id}.csv")},
+        )
+    return {"ok": True, **result}
 
 
 @router.get(

@@ -92,6 +92,12 @@ class AnnotationRecord(Public):
     client: dict[str, Any] | None = Field(
         default=None, description="What the annotation screen observed (pastes, timings)."
     )
+    conversation: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A live chat question's whole tree as this annotator held it: every turn (branches "
+        "and the item's shared turn included) with its candidates in the order shown, their provenance "
+        "(model, parameters, latency, tokens, cost) and the judgement.",
+    )
 
 
 class ItemDetail(Public):

@@ -155,7 +155,12 @@ class VendorCard(Public):
     )
     answers_per_hour: float | None
     accepted: int
-    cost: float | None
+    cost: float | None = Field(
+        description="People's cost (the workforce's cost model) plus the models' tokens."
+    )
+    model_cost: float | None = Field(
+        default=None, description="What the models' tokens cost in this workforce's live chats."
+    )
     cost_per_accepted: float | None
 
 
@@ -209,3 +214,23 @@ class PauseLifted(Public):
     ok: Ok
     id: int
     project_id: int
+
+
+class LeaderboardModel(Public):
+    model: str = Field(description="The `model` of the responses' (or candidates') provenance.")
+    rating: float = Field(description="Bradley-Terry on the Elo scale: base 1000, 400 / ln 10 per unit.")
+    low: float = Field(description="2.5% bootstrap percentile (battles resampled).")
+    high: float = Field(description="97.5% bootstrap percentile.")
+    rank: int = Field(description="1 + the models whose lower bound is above this one's upper bound.")
+    battles: int
+    wins: int
+    ties: int
+
+
+class Leaderboard(Public):
+    ok: Ok
+    project_id: int
+    question: str
+    workforce: str | None
+    battles: int
+    models: list[LeaderboardModel]
