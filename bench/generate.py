@@ -1,22 +1,25 @@
 """Response generation: assay's job against a plain async client, and the job's memory.
 
     .venv/bin/python bench/generate.py                        # all three parts below
-    .venv/bin/python bench/generate.py --part instant --rounds 5
-    .venv/bin/python bench/generate.py --part model --model-items 24
+    .venv/bin/python bench/generate.py --part instant --rounds 5 --items 1000
+    .venv/bin/python bench/generate.py --part model --rounds 5 --model-items 8
     .venv/bin/python bench/generate.py --part memory --memory-items 10000 50000 100000
+    .venv/bin/python bench/generate.py --part memory --sqlite-cache-kb 2000
 
 Throughput: the same requests (every item's prompt to each of two model connections, the same body,
 the same number in flight per connection) made by assay's generation job (``generate.start`` and
 then ``jobs.run_one``: read the waiting items, call, write the responses into SQLite) and by a plain
 client that only calls: the ``openai`` package's ``AsyncOpenAI`` and bare ``httpx``.  Rounds
-alternate (assay, openai, httpx, assay, ...) in one process; the figure is each side's median and
-best seconds, and assay's ratio to each plain client.  Two servers: (a) SmolLM2-135M behind
-llama-cpp-python's OpenAI-compatible server, as the tests start it (``tests/model_server.py``), where
-the model's own time dominates; (b) an instant server (a bare asyncio HTTP/1.1 server in its own
-process answering one fixed completion), where what is left is assay's own overhead.
+alternate (assay, openai, httpx, assay, ...) in one process; the figures are each side's median and
+best seconds, its CPU seconds (every thread of the process), and assay's ratio to each plain client.
+Two servers: (a) SmolLM2-135M behind llama-cpp-python's OpenAI-compatible server, as the tests
+start it (``tests/model_server.py``), where the model's own time dominates; (b) an instant server
+(``bench/instant_server.py``: a bare asyncio HTTP/1.1 server in its own process answering one fixed
+completion), where what is left is the clients' own cost.
 
 Memory: the job alone, in a fresh process, over 10k, 50k and 100k waiting items against the instant
-server; its peak RSS (``ru_maxrss``) should not grow with the items.
+server: its RSS before, the highest RSS by each quarter of the job, and its peak (``VmHWM``).  With
+``--sqlite-cache-kb`` the job's SQLite connections get that page cache instead of the engine's.
 """
 
 from __future__ import annotations
