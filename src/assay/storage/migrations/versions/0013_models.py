@@ -2,7 +2,7 @@
 
 ``model_connections`` holds an organisation's OpenAI-compatible endpoints (the API key sealed).
 ``items.waiting`` marks an item that lacks the responses a question compares, offered to nobody until
-a generation job has filled them (``ix_items_waiting``, partial, finds them in id order).  ``jobs`` gains what a job was asked (``params``) and how far it
+a generation job has filled them.  ``jobs`` gains what a job was asked (``params``) and how far it
 got (``done``/``total``/``errors``), written while it runs.
 
 Revision ID: 0013
@@ -49,10 +49,6 @@ def upgrade() -> None:
     )
     # Plain ADD COLUMNs: a batch rebuild of items on SQLite would drop ix_items_next's DESC.
     op.add_column("items", sa.Column("waiting", sa.Boolean, nullable=False, server_default=sa.false()))
-    waiting = sa.column("waiting", sa.Boolean).is_(True)
-    op.create_index(
-        "ix_items_waiting", "items", ["project_id", "id"], sqlite_where=waiting, postgresql_where=waiting
-    )
     op.add_column("jobs", sa.Column("params", Json))
     op.add_column("jobs", sa.Column("done", sa.Integer, nullable=False, server_default="0"))
     op.add_column("jobs", sa.Column("total", sa.Integer, nullable=False, server_default="0"))
@@ -69,6 +65,5 @@ def downgrade() -> None:
         batch.drop_column("total")
         batch.drop_column("done")
         batch.drop_column("params")
-    op.drop_index("ix_items_waiting", table_name="items")
     op.drop_column("items", "waiting")
     op.drop_table("model_connections")
