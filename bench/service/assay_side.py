@@ -84,9 +84,10 @@ def setup_people(data_dir: Path, *, annotators: int) -> tuple[str, list[str]]:
 class AssayServer:
     """``assay serve`` as a subprocess on 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, *, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.env = {**_env(), **(env or {})}
         self.base = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -112,7 +113,7 @@ class AssayServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=self.env,
         )
         log.close()
         proc = self.proc

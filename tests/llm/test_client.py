@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -260,3 +261,22 @@ def test_a_stream_of_garbage_is_an_error(scripted: Scripted, body: bytes) -> Non
     scripted.script = [(200, {"content-type": "text/event-stream"}, body)]
     with pytest.raises(ModelError, match="not a chunk"):
         _stream(scripted.endpoint)
+
+
+def test_every_caller_checks_certificates_with_one_context_built_once() -> None:
+    # A chat turn makes a Caller of its own: building the context (reading the CA bundle) each time
+    # was most of assay's own time per turn.  Shared, it still checks certificates and host names.
+    from assay.llm.client import tls_context
+
+    async def contexts() -> list[Any]:
+        found = []
+        for _ in range(2):
+            async with Caller(allowed_hosts=(), timeout_s=5, retries=0, concurrency=1) as caller:
+                pool = caller._http._transport._pool  # type: ignore[attr-defined]
+                found.append(pool._ssl_context)
+        return found
+
+    first, second = asyncio.run(contexts())
+    assert first is second is tls_context()
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    assert first.get_ca_certs()

@@ -125,6 +125,35 @@ def test_one_annotators_gold_answers_are_read_through_their_index(db_url: str) -
         db.dispose()
 
 
+def test_the_generation_job_reads_waiting_items_through_their_index(db_url: str) -> None:
+    """Each page of waiting items once walked and sorted every item of the project (through
+    ix_items_next), so a job over N items read N²/page rows and its time per item grew with N."""
+    from assay.storage import models as model_store
+
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        with db.read() as conn:
+            seen: list[str] = []
+            execute = conn.execute
+
+            def capture(stmt: object, *args: object, **kwargs: object) -> object:
+                seen.append(str(stmt.compile(conn, compile_kwargs={"literal_binds": True})))  # type: ignore[attr-defined]
+                return execute(stmt, *args, **kwargs)  # type: ignore[arg-type]
+
+            conn.execute = capture  # type: ignore[method-assign]
+            model_store.waiting_page(conn, org_id=1, project_id=1, after=10, limit=200)
+            model_store.waiting_count(conn, org_id=1, project_id=1)
+            conn.execute = execute  # type: ignore[method-assign]
+            if db.dialect != "sqlite":
+                return  # PostgreSQL's planner picks among indexes by statistics: on empty tables any
+            for sql in seen:
+                plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+                assert "ix_items_waiting" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        db.dispose()
+
+
 def test_0010_keeps_every_row_while_it_moves_credentials_and_revisions(db_url: str) -> None:
     """0010 rebuilds two tables that others reference (users, annotations): with SQLite's foreign
     keys on, a rebuild's DROP TABLE would cascade and empty memberships and reviews.  Every row

@@ -4,14 +4,23 @@ an API key that is sealed at rest and never comes back out."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from assay import logs
 from assay.app import Assay
 from assay.storage.tables import audit_events, model_connections
+from assay.workflows import jobs
 from tests.factories import make_member, make_org
+from tests.llm.test_client import Scripted
+
+TEXT = logs.Formatter("text")
+JSON = logs.Formatter("json")
 
 KEY = "sk-live-7f3c0d2e9a1b44c5"
 BODY: dict[str, Any] = {
@@ -136,3 +145,56 @@ def test_without_a_secret_key_no_api_key_is_stored(hub: Assay, api: TestClient) 
     # Without a key to seal, a connection without an API key is still fine.
     keyless = {k: v for k, v in BODY.items() if k != "api_key"}
     assert api.post("/api/v1/models", headers=manager.headers, json=keyless).status_code == 201
+
+
+def test_the_key_goes_to_the_model_and_is_never_written_anywhere_else(
+    hub: Assay, api: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    model = Scripted()
+    try:
+        _allow(hub, "127.0.0.1")
+        hub.config = dataclasses.replace(hub.config, model_retries=0)
+        manager = make_member(hub, make_org(hub), role="manager")
+        body = {**BODY, "base_url": f"http://127.0.0.1:{model.port}/v1"}
+        assert api.post("/api/v1/models", headers=manager.headers, json=body).status_code == 201
+        schema = {
+            "inputs": [
+                {"name": "prompt", "kind": "text"},
+                {"name": "responses", "kind": "responses", "required": False},
+            ],
+            "questions": [{"name": "overall", "kind": "preference", "scale": {"min": -3, "max": 3}}],
+        }
+        pid = api.post(
+            "/api/v1/projects", headers=manager.headers, json={"name": "g", "schema": schema}
+        ).json()["id"]
+        records = [{"data": {"prompt": "Say hi."}}]
+        assert (
+            api.post(f"/api/v1/projects/{pid}/items", headers=manager.headers, json=records).status_code
+            == 201
+        )
+        # The provider refuses the key and echoes it back, as some do.
+        echo = json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}"}}).encode()
+        model.script = [(401, {}, echo), (401, {}, echo)]
+        job_id = api.post(
+            f"/api/v1/projects/{pid}/generate",
+            headers=manager.headers,
+            json={"models": ["local-a"], "samples": 2},
+        ).json()["job_id"]
+        jobs.run_pending(hub)
+        job = api.get(f"/api/v1/jobs/{job_id}", headers=manager.headers)
+    finally:
+        model.server.shutdown()
+        model.server.server_close()
+    assert job.json()["state"] == "failed" and job.json()["failed"] == 2
+    # The key went where it belongs: to the model, as the bearer credential ...
+    sent = [{k.lower(): v for k, v in r["headers"].items()} for r in model.requests]
+    assert len(sent) == 2 and all(h["authorization"] == f"Bearer {KEY}" for h in sent)
+    # ... and nowhere else: not in the job, its errors, the audit trail or any log line.
+    with hub.db.read() as conn:
+        audits = conn.execute(sa.select(audit_events.c.detail)).scalars().all()
+        stored = conn.execute(sa.text("SELECT params, errors, error, result FROM jobs")).all()
+    written = "\n".join(f.format(r) for r in caplog.records for f in (TEXT, JSON))
+    assert caplog.records
+    for where in (job.text, str(audits), str(stored), written):
+        assert KEY not in where and KEY[-8:] not in where

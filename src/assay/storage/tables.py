@@ -271,6 +271,16 @@ sa.Index(
     sqlite_where=items.c.import_id.is_not(None),
     postgresql_where=items.c.import_id.is_not(None),
 )
+# The items still waiting for their responses, in id order: the generation job reads them a page at a
+# time (``storage.models.waiting_page``); without it each page walked and sorted the whole project.
+# Partial, so the items that wait for nothing (nearly all, nearly always) cost nothing.
+sa.Index(
+    "ix_items_waiting",
+    items.c.project_id,
+    items.c.id,
+    sqlite_where=items.c.waiting.is_(True),
+    postgresql_where=items.c.waiting.is_(True),
+)
 # The open items of one batch in `next` order: a workforce given just a batch of a large project reads
 # it directly instead of walking every open item ahead of it.  Partial, so unbatched items cost nothing.
 sa.Index(

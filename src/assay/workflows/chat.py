@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -50,8 +50,13 @@ class Plan:
     item_id: int
     turn_id: int
     messages: list[dict[str, str]]
-    candidates: list[tuple[int, Endpoint]]  # (candidate id, the connection that makes it)
+    candidates: list[tuple[int, Endpoint]]  # (candidate id, the connection that makes it), as shown
     generate: bool  # False: the item's shared turn exists already (or another request makes it)
+    parent: int | None = None
+    content: str = ""
+    author: str = "human"
+    # What generation made of each candidate, by id: {content, state, error}
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def _stale_after(hub: Assay) -> timedelta:
@@ -164,14 +169,6 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
     models = [question.models[k % len(question.models)] for k in range(question.n_candidates)]
     at = now()
     item_id = int(row.item_id)
-    if parent is not None:
-        with hub.db.read() as conn:
-            known = store.tree(conn, org_id=actor.org_id, assignment_id=assignment_id, item_id=item_id)
-        if parent not in known:  # audited outside the write below (the audit is a write of its own)
-            raise access.not_found(
-                hub, actor, NotFound(f"turn {parent} does not exist"),
-                action="chat.turn", object_type="chat_turn", object_id=parent,
-            )  # fmt: skip
 
     def store_turn(conn: Any) -> Plan:
         item = project_store.get_item(conn, org_id=actor.org_id, item_id=item_id)
@@ -198,10 +195,8 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
             assert prefix is not None
             text, author, owner = prefix[-1]["content"], "item", None
         else:
-            if parent is not None and parent not in tree:  # a failed shared turn made again meanwhile
-                raise Conflict(
-                    f"turn {parent} is gone (it failed and was made again); reload the conversation"
-                )
+            if parent is not None and parent not in tree:
+                raise _NoSuchTurn(parent)
             if parent is not None:
                 turn = tree[parent]
                 if not turn.usable:
@@ -240,15 +235,13 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
             at=at,
             until=at + timedelta(seconds=project.settings.lease_seconds),
         )
+        made = [(cid, endpoints[m]) for cid, m in zip(ids, models, strict=True)]
+        order = rules.shown_order(ids, assignment_id=assignment_id, turn_id=turn_id)
+        made.sort(key=lambda c: order.index(c[0]))
         return Plan(
-            actor.org_id,
-            assignment_id,
-            item_id,
-            turn_id,
-            messages,
-            [(cid, endpoints[m]) for cid, m in zip(ids, models, strict=True)],
-            generate=True,
-        )
+            actor.org_id, assignment_id, item_id, turn_id, messages, made, generate=True,
+            parent=parent, content=text, author=author,
+        )  # fmt: skip
 
     # Two annotators who open an item at once both try to make its shared first turn; the unique
     # index lets one in, and the other then finds it (on SQLite the writer lock already orders them).
@@ -259,7 +252,17 @@ def begin(hub: Assay, actor: Actor, assignment_id: int, body: Any) -> Plan:
         except sa.exc.IntegrityError:
             if not shared or attempt == 2:
                 raise
+        except _NoSuchTurn as missing:  # audited once the write is over (the audit is a write of its own)
+            raise access.not_found(
+                hub, actor, NotFound(f"turn {missing.turn_id} does not exist"),
+                action="chat.turn", object_type="chat_turn", object_id=missing.turn_id,
+            ) from None  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _NoSuchTurn(Exception):
+    def __init__(self, turn_id: int) -> None:
+        self.turn_id = turn_id
 
 
 async def generate(hub: Assay, plan: Plan, emit: Emit | None = None) -> None:
@@ -275,13 +278,17 @@ async def generate(hub: Assay, plan: Plan, emit: Emit | None = None) -> None:
         retries=config.model_retries,
         concurrency=config.model_concurrency,
     ) as caller:
-        states = await asyncio.gather(
-            *(_candidate(hub, caller, plan, cid, e, emit) for cid, e in plan.candidates)
-        )
-    state = "done" if all(s == "done" for s in states) else "failed"
+        await asyncio.gather(*(_candidate(hub, caller, plan, cid, e, emit) for cid, e in plan.candidates))
+    state = "done" if all(r["state"] == "done" for r in plan.results.values()) else "failed"
 
     def finish() -> None:
+        # One write for the whole turn: its candidates and its state.
         with hub.db.write() as conn:
+            for cid, result in plan.results.items():
+                store.finish_candidate(
+                    conn, org_id=plan.org_id, candidate_id=cid, content=result["content"],
+                    state=result["state"], error=result["error"], meta=result["meta"], cost=result["meta"]["cost"],
+                )  # fmt: skip
             store.finish_turn(conn, org_id=plan.org_id, turn_id=plan.turn_id, state=state)
 
     await run_in_threadpool(finish)
@@ -327,14 +334,7 @@ async def _candidate(
         "finish_reason": stats.finish_reason,
     }
 
-    def store_it() -> None:
-        with hub.db.write() as conn:
-            store.finish_candidate(
-                conn, org_id=plan.org_id, candidate_id=cid, content=content, state=state,
-                error=error, meta=meta, cost=cost,
-            )  # fmt: skip
-
-    await run_in_threadpool(store_it)
+    plan.results[cid] = {"content": content, "state": state, "error": error, "meta": meta}
     if emit is not None:
         await emit(
             "candidate",
@@ -359,7 +359,27 @@ async def _wait_shared(hub: Assay, plan: Plan) -> None:
 
 
 def turn_view(hub: Assay, plan: Plan) -> dict[str, Any]:
-    """The plan's turn as the assignment sees it now."""
+    """The plan's turn as the assignment sees it now: from the plan itself for a turn made by this
+    request (nothing to read back), from the store for the item's shared turn made by another."""
+    if plan.generate:
+        return {
+            "turn_id": plan.turn_id,
+            "parent": plan.parent,
+            "content": plan.content,
+            "author": plan.author,
+            "candidates": [
+                {
+                    "id": cid,
+                    "model": endpoint.name,
+                    "content": plan.results.get(cid, {}).get("content", ""),
+                    "state": plan.results.get(cid, {}).get("state", "pending"),
+                    "error": plan.results.get(cid, {}).get("error"),
+                }
+                for cid, endpoint in plan.candidates
+            ],
+            "judgement": None,
+            "children": [],
+        }
     with hub.db.read() as conn:
         tree = store.tree(conn, org_id=plan.org_id, assignment_id=plan.assignment_id, item_id=plan.item_id)
     turn = tree.get(plan.turn_id)
@@ -371,18 +391,23 @@ def turn_view(hub: Assay, plan: Plan) -> dict[str, Any]:
 def judge(hub: Assay, actor: Actor, assignment_id: int, turn_id: int, body: Any) -> dict[str, Any]:
     """Store the assignment's judgement of a turn (a server-side draft of the answer)."""
     row, _project, question = _context(hub, actor, assignment_id, "chat.judge")
-    with hub.db.read() as conn:
-        known = store.tree(conn, org_id=actor.org_id, assignment_id=assignment_id, item_id=int(row.item_id))
-    if turn_id not in known:
+    try:
+        return _judge(hub, actor, row, question, assignment_id, turn_id, body)
+    except _NoSuchTurn:  # audited once the write is over (the audit is a write of its own)
         raise access.not_found(
             hub, actor, NotFound(f"turn {turn_id} does not exist"),
             action="chat.judge", object_type="chat_turn", object_id=turn_id,
-        )  # fmt: skip
+        ) from None  # fmt: skip
+
+
+def _judge(
+    hub: Assay, actor: Actor, row: Any, question: ChatQuestion, assignment_id: int, turn_id: int, body: Any
+) -> dict[str, Any]:
     with hub.db.write() as conn:
         tree = store.tree(conn, org_id=actor.org_id, assignment_id=assignment_id, item_id=int(row.item_id))
         turn = tree.get(turn_id)
         if turn is None:
-            raise Conflict(f"turn {turn_id} is gone (it failed and was made again); reload the conversation")
+            raise _NoSuchTurn(turn_id)
         try:
             judgement = rules.check_judgement(question, turn, body)
         except rules.ChatProblem as exc:

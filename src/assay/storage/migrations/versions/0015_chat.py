@@ -1,4 +1,6 @@
-"""live chat: conversation turns, their server-generated candidates, and each assignment's judgements
+"""live chat: conversation turns, their server-generated candidates, and each assignment's judgements;
+and ``ix_items_waiting`` (partial): the generation job finds the items still waiting for their
+responses in id order instead of walking and sorting the whole project for every page
 
 Revision ID: 0015
 Revises: 0013
@@ -30,6 +32,11 @@ def _org() -> sa.Column[int]:
 
 def upgrade() -> None:
     from assay.storage.tables import Time
+
+    waiting = sa.column("waiting", sa.Boolean).is_(True)
+    op.create_index(
+        "ix_items_waiting", "items", ["project_id", "id"], sqlite_where=waiting, postgresql_where=waiting
+    )
 
     op.create_table(
         "chat_turns",
@@ -92,3 +99,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in reversed(TABLES):
         op.drop_table(table)
+    op.drop_index("ix_items_waiting", table_name="items")
