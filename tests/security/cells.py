@@ -125,7 +125,7 @@ def _org_id(world: World, obj: str) -> int:
         )
 
 
-def _fresh_model(world: World, obj: str) -> int:
+def fresh_model(world: World, obj: str) -> int:
     """A model connection of the object's organisation (deleting one uses it up)."""
     with world.hub.db.write() as conn:
         made = model_store.insert_connection(
@@ -143,7 +143,7 @@ def _fresh_model(world: World, obj: str) -> int:
     return made
 
 
-def _job(world: World, obj: str) -> int:
+def finished_job(world: World, obj: str) -> int:
     """A finished generation job of the object's project."""
     at = now()
     with world.hub.db.write() as conn:
@@ -189,11 +189,11 @@ def path_values(world: World, method: str, path: str, obj: str) -> dict[str, int
     if "{pause_id}" in path:
         values["pause_id"] = _fresh_pause(world, obj)
     if "{model_id}" in path:
-        values["model_id"] = _fresh_model(world, obj)
+        values["model_id"] = fresh_model(world, obj)
     if "{turn_id}" in path:
         values["turn_id"] = 1
     if "{job_id}" in path:
-        values["job_id"] = _job(world, obj)
+        values["job_id"] = finished_job(world, obj)
     if "{token}" in path:
         values["token"] = _fresh_link(world)
     return values

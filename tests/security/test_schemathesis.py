@@ -23,6 +23,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.security.cells import finished_job, fresh_model
 from tests.security.conftest import World
 
 ROLES = ("owner", "manager", "annotator_a", "anonymous")
@@ -167,6 +168,9 @@ def test_api_fuzz_with_hostile_bodies_and_parameters(world: World) -> None:
         "assignment_id": assignment_id,
         "workforce_id": workforce_id["workforces"][0]["id"],
         "pause_id": 1,
+        "model_id": fresh_model(world, "own"),
+        "job_id": finished_job(world, "own"),
+        "turn_id": 1,
     }
     rss_before = _rss_bytes()
     calls = 0
