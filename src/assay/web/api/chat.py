@@ -94,8 +94,14 @@ async def _events(hub: Assay, plan: chat.Plan) -> AsyncIterator[bytes]:
 
     yield _event("turn", await run_in_threadpool(chat.turn_view, hub, plan))
     task = _start(produce())
-    while (got := await queue.get()) is not None:
-        yield _event(*got)
+    ended = False
+    while not ended:
+        # What has come meanwhile goes out in one write: one send per burst, not per piece of text.
+        pieces = [await queue.get()]
+        while not queue.empty():
+            pieces.append(queue.get_nowait())
+        ended = pieces[-1] is None
+        yield b"".join(_event(*got) for got in pieces if got is not None)
     await asyncio.wait([task])
     failure = task.exception()
     if failure is not None:
