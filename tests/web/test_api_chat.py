@@ -432,3 +432,18 @@ def test_two_annotators_opening_an_item_at_once_share_one_first_turn(
     assert first["turn_id"] == second["turn_id"]
     assert {c["id"] for c in first["candidates"]} == {c["id"] for c in second["candidates"]}
     assert all(c["state"] == "done" for c in first["candidates"] + second["candidates"])
+
+
+def test_an_annotator_cannot_run_up_the_model_bill(hub: Assay, api: TestClient, model_server: Any) -> None:
+    schema = {**SCHEMA, "questions": [{**QUESTION, "max_turns": 1}]}
+    _manager, pid, org = _setup(hub, api, model_server.base_url, schema=schema)
+    annotator = make_member(hub, org)
+    aid = int(api.get(f"/api/v1/projects/{pid}/next", headers=annotator.headers).json()["assignment_id"])
+    url = f"/api/v1/assignments/{aid}/turns"
+    long = api.post(url, headers=annotator.headers, json={"content": "x" * 20_001})
+    assert long.status_code == 422 and "20000" in long.json()["error"]
+    # Retries and branches included, an assignment makes at most 4 x max_turns turns.
+    for _ in range(4):
+        _turn(api, annotator, aid, "Again.", None)
+    r = api.post(url, headers=annotator.headers, json={"content": "Once more."})
+    assert r.status_code == 409 and "the most one assignment may" in r.json()["error"]
