@@ -83,11 +83,7 @@ async def model_leaderboard(
     """Models ranked by the project's pairwise answers (Bradley-Terry, Elo scale, 95% bootstrap intervals)."""
     from assay.workflows import leaderboard
 
-    if format not in ("json", "csv"):
-        raise Invalid(
-            f"format={format!r}: choose json or csv",
-            errors=[{"loc": "format", "msg": "unknown format", "value": format}],
-        )
+    _json_or_csv(format)
     result = await run_in_threadpool(
         leaderboard.board, hub, actor, project_id, question=question, workforce=workforce
     )
@@ -116,11 +112,7 @@ async def vendor_report(
     """Workforces side by side: gold accuracy, agreement with the others' consensus, throughput, cost."""
     from assay.workflows import vendors
 
-    if format not in ("json", "csv"):
-        raise Invalid(
-            f"format={format!r}: choose json or csv",
-            errors=[{"loc": "format", "msg": "unknown format", "value": format}],
-        )
+    _json_or_csv(format)
     result = await run_in_threadpool(vendors.report, hub, actor, project_id)
     if format == "csv":
         return Response(
@@ -162,3 +154,12 @@ async def project_flags(project_id: Id, hub: HubDep, actor: ActorDep) -> dict[st
     from assay.workflows import flags
 
     return await run_in_threadpool(flags.project_flags, hub, actor, project_id)
+
+
+def _json_or_csv(format: str) -> None:
+    """The one check of a report's ``format`` parameter (the vendor comparison, the leaderboard)."""
+    if format not in ("json", "csv"):
+        raise Invalid(
+            f"format={format!r}: choose json or csv",
+            errors=[{"loc": "format", "msg": "unknown format", "value": format}],
+        )
